@@ -1,0 +1,1 @@
+"""The ticketbot process: settings, wiring, scheduler, CLI."""

@@ -1,0 +1,1 @@
+"""The rules of ticketbot: pure Python, no I/O (see DESIGN.md)."""

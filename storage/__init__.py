@@ -1,0 +1,1 @@
+"""Persistence: tables, mappings, the unit of work, migrations."""
