@@ -30,11 +30,15 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", validation_alias=_env("TICKETBOT_SLACK_API_URL")
     )
-    slack_sla_channel: str | None = Field(None, validation_alias=_env("TICKETBOT_SLACK_SLA_CHANNEL"))
+    slack_sla_channel: str | None = Field(
+        None, validation_alias=_env("TICKETBOT_SLACK_SLA_CHANNEL")
+    )
     slack_approvals_channel: str | None = Field(
         None, validation_alias=_env("TICKETBOT_SLACK_APPROVALS_CHANNEL")
     )
-    slack_ops_channel: str | None = Field(None, validation_alias=_env("TICKETBOT_SLACK_OPS_CHANNEL"))
+    slack_ops_channel: str | None = Field(
+        None, validation_alias=_env("TICKETBOT_SLACK_OPS_CHANNEL")
+    )
     waha_url: str = Field("http://localhost:3000", validation_alias=_env("TICKETBOT_WAHA_URL"))
     waha_api_key: str | None = Field(None, validation_alias=_env("TICKETBOT_WAHA_API_KEY"))
     waha_session: str = Field("default", validation_alias=_env("TICKETBOT_WAHA_SESSION"))

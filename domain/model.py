@@ -118,6 +118,7 @@ class Ticket:
     sla_started_at: datetime | None = None
     response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
+    sla_next_check_at: datetime | None = None
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None

@@ -110,3 +110,7 @@ def may_assign_to(actor: User, assignee: User) -> bool:
             assignee.contractor_id is not None and assignee.contractor_id == actor.contractor_id
         )
     return False
+
+
+def can_see_all(user: User) -> bool:
+    return user.role.at_least(Role.QA)

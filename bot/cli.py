@@ -1,0 +1,310 @@
+"""The `ticketbot` command (SPEC section 2). Errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bot.config import ConfigError, Settings, load_settings
+from domain.errors import DomainError
+
+log = logging.getLogger("ticketbot")
+
+
+class CliError(Exception):
+    """A user mistake on the command line: printed as one line, exit status 2."""
+
+
+def _container(settings: Settings) -> Any:
+    from bot.bootstrap import build
+
+    return build(settings)
+
+
+async def _with_container(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    from storage.migrate import migrate
+
+    container = _container(settings)
+    try:
+        await migrate(container.engine)
+        return await work(container)
+    finally:
+        await container.close()
+
+
+# --- serve / migrate -----------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import run_server
+
+    overrides = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    asyncio.run(run_server(settings))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.migrate import schema_state
+
+    async def work(container: Any) -> int:
+        current, head = await schema_state(container.engine)
+        print(f"schema at revision {current} (newest {head})")
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
+# --- people, projects, DRs, tokens -------------------------------------------------------
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.services.people import NewUser, add_user
+
+    async def work(container: Any) -> int:
+        async with container.uow() as uow:
+            user = await add_user(
+                uow,
+                container.context(),
+                NewUser(args.name, args.role, args.phone, args.slack_id, args.email,
+                        args.contractor),
+            )
+            await uow.commit()
+        print(f"added {user.name} ({user.role.value}) as id {user.id}")
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def work(container: Any) -> int:
+        async with container.uow() as uow:
+            users = await uow.users.all()
+            companies = {}
+            for u in users:
+                if u.contractor_id and u.contractor_id not in companies:
+                    c = await uow.users.contractor_by_id(u.contractor_id)
+                    companies[u.contractor_id] = c.name if c else ""
+        rows = [("id", "name", "role", "phone", "slack_id", "email", "contractor")]
+        for u in users:
+            rows.append((str(u.id), u.name, u.role.value, u.phone or "", u.slack_id or "",
+                         u.email or "", companies.get(u.contractor_id, "")))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def _read_table(path: Path) -> list[dict[str, Any]]:
+    """Rows of a .csv or .xlsx file keyed by lower-case header (first sheet for xlsx)."""
+    if not path.exists():
+        raise CliError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            return [{(k or "").strip().lower(): v for k, v in row.items()} for row in reader]
+    if suffix in (".xlsx", ".xlsm"):
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+            raise CliError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+        try:
+            rows = wb.worksheets[0].iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                return []
+            keys = [str(h or "").strip().lower() for h in header]
+            return [dict(zip(keys, r, strict=False)) for r in rows if any(v is not None for v in r)]
+        finally:
+            wb.close()
+    raise CliError(f"{path}: expected a .csv or .xlsx file")
+
+
+def cmd_users_import(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.services.people import NewUser, add_user
+
+    rows = _read_table(Path(args.file))
+
+    async def work(container: Any) -> int:
+        added, failed = 0, 0
+        for n, row in enumerate(rows, start=2):
+            def cell(name: str, row: dict = row) -> str | None:
+                v = row.get(name)
+                return None if v is None or str(v).strip() == "" else str(v).strip()
+
+            try:
+                async with container.uow() as uow:
+                    await add_user(uow, container.context(), NewUser(
+                        cell("name") or "", cell("role") or "", cell("phone"),
+                        cell("slack_id"), cell("email"), cell("contractor")))
+                    await uow.commit()
+                added += 1
+            except DomainError as exc:
+                failed += 1
+                print(f"row {n}: {exc.message}", file=sys.stderr)
+        print(f"imported {added} people, {failed} rows refused")
+        return 0 if failed == 0 else 1
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def cmd_projects_add(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.services.people import add_project
+
+    async def work(container: Any) -> int:
+        async with container.uow() as uow:
+            project = await add_project(
+                uow, args.name, args.whatsapp_group, args.installation_guarantee_days,
+                args.material_guarantee_days,
+            )
+            await uow.commit()
+        print(f"added project {project.name} as id {project.id}")
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def cmd_drs_import(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.services.register import parse_register_rows
+
+    rows = _read_table(Path(args.file))
+    records, problems = parse_register_rows(rows)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+    async def work(container: Any) -> int:
+        async with container.uow() as uow:
+            count = await uow.drs.upsert_many(records)
+            await uow.commit()
+        print(f"imported {count} DRs, {len(problems)} rows refused")
+        return 0 if not problems else 1
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.services.people import create_token, find_user
+
+    async def work(container: Any) -> int:
+        async with container.uow() as uow:
+            user = await find_user(uow, args.user)
+            token = await create_token(uow, container.context(), user, args.name)
+            await uow.commit()
+        print(token)
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other mistake
+        raise CliError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="ticketbot", description="Fault and maintenance tickets over chat.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="bring the schema up to date").set_defaults(func=cmd_migrate)
+
+    users = sub.add_parser("users", help="people").add_subparsers(dest="users_cmd", required=True,
+                                                                  parser_class=_Parser)
+    add = users.add_parser("add", help="register a person")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True)
+    add.add_argument("--phone")
+    add.add_argument("--slack-id")
+    add.add_argument("--email")
+    add.add_argument("--contractor")
+    add.set_defaults(func=cmd_users_add)
+    users.add_parser("list", help="list people").set_defaults(func=cmd_users_list)
+    imp = users.add_parser("import", help="add people from .csv/.xlsx")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_users_import)
+
+    projects = sub.add_parser("projects", help="projects").add_subparsers(
+        dest="projects_cmd", required=True, parser_class=_Parser)
+    padd = projects.add_parser("add", help="register a project")
+    padd.add_argument("--name", required=True)
+    padd.add_argument("--whatsapp-group")
+    padd.add_argument("--installation-guarantee-days", type=int, default=90)
+    padd.add_argument("--material-guarantee-days", type=int, default=365)
+    padd.set_defaults(func=cmd_projects_add)
+
+    drs = sub.add_parser("drs", help="the DR register").add_subparsers(
+        dest="drs_cmd", required=True, parser_class=_Parser)
+    dimp = drs.add_parser("import", help="load the register from .xlsx/.csv")
+    dimp.add_argument("file")
+    dimp.set_defaults(func=cmd_drs_import)
+
+    tokens = sub.add_parser("tokens", help="REST API tokens").add_subparsers(
+        dest="tokens_cmd", required=True, parser_class=_Parser)
+    tcreate = tokens.add_parser("create", help="print a new token for USER")
+    tcreate.add_argument("user", help="phone, Slack id, e-mail or id")
+    tcreate.add_argument("--name")
+    tcreate.set_defaults(func=cmd_tokens_create)
+
+    for register in EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+# Later capabilities (chat, outbox, sla, import, export) register their verbs here.
+EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        args = build_parser().parse_args(argv)
+        settings = load_settings()
+        return int(args.func(args, settings) or 0)
+    except (CliError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from handlers.api.errors import database_unavailable
+
+        if database_unavailable(exc):
+            print(f"error: the database is not answering ({type(exc).__name__})", file=sys.stderr)
+            return 3
+        log.debug("unexpected error", exc_info=True)
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

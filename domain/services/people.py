@@ -1,0 +1,136 @@
+"""People, projects and API tokens (admin work, from the CLI or the REST API)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from domain import refs
+from domain.context import Context
+from domain.enums import Role
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.model import ApiToken, Project, User
+from domain.ports import UnitOfWork
+
+TOKEN_PREFIX = "tb_"
+
+
+@dataclass
+class NewUser:
+    name: str
+    role: str
+    phone: str | None = None
+    slack_id: str | None = None
+    email: str | None = None
+    contractor: str | None = None
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise InvalidInput(f"'{text}' is not a role; use one of {roles}.") from None
+
+
+async def add_user(uow: UnitOfWork, ctx: Context, new: NewUser) -> User:
+    name = new.name.strip()
+    if not name:
+        raise InvalidInput("A person needs a name.")
+    role = parse_role(new.role)
+    phone = None
+    if new.phone and new.phone.strip():
+        try:
+            phone = refs.normalise_phone(new.phone)
+        except refs.PhoneError as exc:
+            raise InvalidInput(str(exc)) from None
+    slack_id = new.slack_id.strip().upper() if new.slack_id and new.slack_id.strip() else None
+    email = new.email.strip().lower() if new.email and new.email.strip() else None
+    if email and "@" not in email:
+        raise InvalidInput(f"'{new.email}' is not an e-mail address.")
+    if phone and await uow.users.by_phone(phone):
+        raise Conflict(f"Phone {phone} is already registered.")
+    if slack_id and await uow.users.by_slack_id(slack_id):
+        raise Conflict(f"Slack id {slack_id} is already registered.")
+    if email and await uow.users.by_email(email):
+        raise Conflict(f"E-mail {email} is already registered.")
+    contractor_id = None
+    if new.contractor and new.contractor.strip():
+        contractor = await uow.users.contractor(new.contractor.strip(), create=True)
+        contractor_id = contractor.id if contractor else None
+    if role is Role.CONTRACTOR and contractor_id is None:
+        raise InvalidInput("A contractor needs --contractor (the company's name).")
+    user = User(
+        name=name,
+        role=role,
+        phone=phone,
+        slack_id=slack_id,
+        email=email,
+        contractor_id=contractor_id,
+        created_at=ctx.now,
+    )
+    await uow.users.add(user)
+    await uow.flush()
+    return user
+
+
+async def find_user(uow: UnitOfWork, key: str) -> User:
+    """A person by phone, Slack id, e-mail or numeric id."""
+    key = key.strip()
+    user = None
+    if key.isdigit() and len(key) < 9:
+        user = await uow.users.by_id(int(key))
+    if user is None and "@" in key and not key.endswith(("@c.us", "@lid")):
+        user = await uow.users.by_email(key)
+    if user is None and key.upper().startswith(("U", "W")) and key.isalnum():
+        user = await uow.users.by_slack_id(key.upper())
+    if user is None:
+        try:
+            user = await uow.users.by_phone(refs.normalise_phone(key))
+        except refs.PhoneError:
+            user = None
+    if user is None:
+        raise NotFound(f"No registered person '{key}' (give a phone, Slack id, e-mail or id).")
+    return user
+
+
+async def add_project(
+    uow: UnitOfWork,
+    name: str,
+    whatsapp_group: str | None = None,
+    installation_guarantee_days: int = 90,
+    material_guarantee_days: int = 365,
+) -> Project:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A project needs a name.")
+    if whatsapp_group and not whatsapp_group.endswith("@g.us"):
+        raise InvalidInput(f"'{whatsapp_group}' is not a WhatsApp group id (it ends in @g.us).")
+    if installation_guarantee_days < 0 or material_guarantee_days < 0:
+        raise InvalidInput("Guarantee periods are whole days, 0 or more.")
+    if await uow.projects.by_name(name):
+        raise Conflict(f"Project '{name}' already exists.")
+    if whatsapp_group and await uow.projects.by_group(whatsapp_group):
+        raise Conflict(f"Group {whatsapp_group} already belongs to a project.")
+    project = Project(
+        name=name,
+        whatsapp_group=whatsapp_group,
+        installation_guarantee_days=installation_guarantee_days,
+        material_guarantee_days=material_guarantee_days,
+    )
+    await uow.projects.add(project)
+    await uow.flush()
+    return project
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_token(uow: UnitOfWork, ctx: Context, user: User, name: str | None = None) -> str:
+    """A new bearer token; only its hash is stored, so it is shown exactly once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    uow.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=ctx.now, name=name))
+    await uow.flush()
+    return token

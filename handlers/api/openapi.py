@@ -1,0 +1,209 @@
+"""The OpenAPI 3.1 document of the REST API, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.enums import FaultCause, Priority, Role, Source, Status, TicketType, TimerState
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+
+
+def _enum(enum: Any, nullable: bool = False) -> dict[str, Any]:
+    values: list[Any] = [e.value for e in enum]
+    if nullable:
+        values.append(None)
+    return {"enum": values}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(c): {
+            "description": "error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for c in codes
+    }
+
+
+_TIMER = {
+    "type": ["object", "null"],
+    "properties": {
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "state": _enum(TimerState),
+    },
+}
+
+_TICKET = {
+    "type": "object",
+    "required": [
+        "ref", "status", "priority", "ticket_type", "source", "external_ref", "dr_number",
+        "pole_number", "pon_number", "zone", "project", "assignee", "ont_serial",
+        "ont_rx_level_dbm", "fault_cause", "guarantee_status", "billing_classification",
+        "rectification_count", "is_infrastructure", "verification", "sla", "created_at",
+        "updated_at",
+    ],
+    "properties": {
+        "ref": {"type": "string", "pattern": "^FF[0-9]{6,}$"},
+        "title": {"type": "string"},
+        "status": _enum(Status),
+        "priority": _enum(Priority),
+        "ticket_type": _enum(TicketType),
+        "source": _enum(Source),
+        "external_ref": {"type": ["string", "null"]},
+        "dr_number": {"type": ["string", "null"]},
+        "pole_number": {"type": ["string", "null"]},
+        "pon_number": {"type": ["string", "null"]},
+        "zone": {"type": ["string", "null"]},
+        "project": {"type": ["string", "null"]},
+        "assignee": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "role": _enum(Role),
+                        "phone": {"type": ["string", "null"]},
+                        "slack_id": {"type": ["string", "null"]},
+                    },
+                },
+            ]
+        },
+        "ont_serial": {"type": ["string", "null"]},
+        "ont_rx_level_dbm": {"type": ["number", "null"]},
+        "fault_cause": _enum(FaultCause, nullable=True),
+        "guarantee_status": {"type": ["string", "null"]},
+        "billing_classification": {"type": ["string", "null"]},
+        "rectification_count": {"type": "integer"},
+        "is_infrastructure": {"type": "boolean"},
+        "verification": {
+            "type": "object",
+            "properties": {
+                "done": {"type": "integer"},
+                "total": {"type": "integer"},
+                "steps": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "number": {"type": "integer"},
+                            "name": {"type": "string"},
+                            "photo_required": {"type": "boolean"},
+                            "complete": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+        },
+        "sla": {
+            "type": "object",
+            "properties": {"response": _TIMER, "resolution": _TIMER},
+        },
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+_REF = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "FF ref (loosely typed: ff123, FF-000123) or an external ref (FT406824)"}
+
+
+def _list_of(name: str) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": f"The ticket's {name}",
+            "parameters": [_REF],
+            "responses": {
+                "200": {"description": "ok", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"ref": {"type": "string"}, "items": {"type": "array"}},
+                }}}},
+                **_errors(401, 404),
+            },
+        }
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ticketbot REST API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": _ERROR, "Ticket": _TICKET},
+        },
+        "paths": {
+            "/api/v1/tickets": {
+                "get": {
+                    "summary": "List tickets visible to the caller",
+                    "parameters": [
+                        _query("status", {"type": "string"}, "comma-separated statuses"),
+                        _query("priority", {"type": "string"}, "comma-separated priorities"),
+                        _query("assignee", {"type": "string"}, "phone, Slack id, id or none"),
+                        _query("contractor", {"type": "string"}),
+                        _query("project", {"type": "string"}),
+                        _query("zone", {"type": "string"}),
+                        _query("dr", {"type": "string"}),
+                        _query("pole", {"type": "string"}),
+                        _query("pon", {"type": "string"}),
+                        _query("sla", {"enum": ["on_track", "near_breach", "breached"]}),
+                        _query("q", {"type": "string"}, "full text"),
+                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                        _query("offset", {"type": "integer", "minimum": 0}),
+                    ],
+                    "responses": {
+                        "200": {"description": "a page of tickets", "content": {
+                            "application/json": {"schema": {
+                                "type": "object",
+                                "properties": {
+                                    "items": {"type": "array",
+                                              "items": {"$ref": "#/components/schemas/Ticket"}},
+                                    "total": {"type": "integer"},
+                                    "limit": {"type": "integer"},
+                                    "offset": {"type": "integer"},
+                                },
+                            }}}},
+                        **_errors(401, 422),
+                    },
+                }
+            },
+            "/api/v1/tickets/{ref}": {
+                "get": {
+                    "summary": "One ticket with verification progress and SLA timers",
+                    "parameters": [_REF],
+                    "responses": {
+                        "200": {"description": "the ticket", "content": {"application/json": {
+                            "schema": {"$ref": "#/components/schemas/Ticket"}}}},
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/api/v1/tickets/{ref}/audit": _list_of("audit trail"),
+            "/api/v1/tickets/{ref}/handovers": _list_of("handover snapshots"),
+            "/api/v1/tickets/{ref}/risks": _list_of("risk acceptances"),
+            "/api/v1/tickets/{ref}/attachments": _list_of("attachments"),
+        },
+    }

@@ -1,0 +1,357 @@
+"""The unit of work: one SQLAlchemy session, one transaction, the repositories over it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.enums import CLOSED_STATUSES, Priority, RiskStatus
+from domain.model import (
+    Attachment,
+    Contractor,
+    DrRecord,
+    OutboundMessage,
+    Project,
+    QaRun,
+    Ticket,
+    TicketHold,
+    User,
+    VerificationStep,
+)
+from domain.ports import TicketQuery
+from domain.refs import format_ref
+from storage import tables as t
+
+
+class _Repo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.s = session
+
+    @property
+    def dialect(self) -> str:
+        return self.s.bind.dialect.name  # type: ignore[union-attr]
+
+
+class SqlTickets(_Repo):
+    async def add(self, ticket: Ticket) -> None:
+        self.s.add(ticket)
+
+    async def next_ref(self) -> str:
+        if self.dialect == "postgresql":
+            n = (await self.s.execute(text("SELECT nextval('ticket_ref_seq')"))).scalar_one()
+        else:
+            n = (
+                await self.s.execute(
+                    update(t.counters)
+                    .where(t.counters.c.name == "ticket_ref")
+                    .values(value=t.counters.c.value + 1)
+                    .returning(t.counters.c.value)
+                )
+            ).scalar_one()
+        return format_ref(int(n))
+
+    async def by_ref(self, ref: str, *, for_update: bool = False) -> Ticket | None:
+        stmt = select(Ticket).where(t.tickets.c.ref == ref)
+        if for_update and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def by_external_ref(self, external_ref: str) -> Ticket | None:
+        stmt = (
+            select(Ticket)
+            .where(t.tickets.c.external_ref == external_ref)
+            .order_by(t.tickets.c.id.desc())
+            .limit(1)
+        )
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def by_id(self, ticket_id: int) -> Ticket | None:
+        return await self.s.get(Ticket, ticket_id)
+
+    async def open_for_dr(self, dr: str) -> list[Ticket]:
+        stmt = select(Ticket).where(
+            t.tickets.c.dr_number == dr,
+            t.tickets.c.status.not_in([s.value for s in CLOSED_STATUSES]),
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def search(self, q: TicketQuery) -> tuple[list[Ticket], int]:
+        c = t.tickets.c
+        conds: list[Any] = []
+        if q.status:
+            conds.append(c.status.in_([s.value for s in q.status]))
+        if q.open_only:
+            conds.append(c.status.not_in([s.value for s in CLOSED_STATUSES]))
+        if q.priority:
+            conds.append(c.priority.in_([p.value for p in q.priority]))
+        if q.assignee_id is not None:
+            conds.append(c.assignee_id == q.assignee_id)
+        if q.unassigned:
+            conds.append(c.assignee_id.is_(None))
+        if q.contractor_id is not None:
+            conds.append(c.contractor_id == q.contractor_id)
+        if q.project_id is not None:
+            conds.append(c.project_id == q.project_id)
+        for col, value in ((c.zone, q.zone), (c.dr_number, q.dr), (c.pole_number, q.pole),
+                           (c.pon_number, q.pon)):
+            if value:
+                conds.append(func.lower(col) == value.lower())
+        if q.text:
+            like = f"%{q.text.lower()}%"
+            conds.append(
+                or_(
+                    func.lower(c.title).like(like),
+                    func.lower(func.coalesce(c.description, "")).like(like),
+                    func.lower(c.ref).like(like),
+                    func.lower(func.coalesce(c.external_ref, "")).like(like),
+                    func.lower(func.coalesce(c.address, "")).like(like),
+                )
+            )
+        if q.visible_to is not None:
+            user_id, contractor_id = q.visible_to
+            mine = or_(c.assignee_id == user_id, c.created_by_id == user_id)
+            conds.append(or_(mine, c.contractor_id == contractor_id) if contractor_id else mine)
+        if q.due_before is not None:
+            conds.append(
+                or_(
+                    (c.first_response_at.is_(None)) & (c.response_due_at < q.due_before),
+                    (c.resolved_at.is_(None)) & (c.resolution_due_at < q.due_before),
+                )
+            )
+        for extra in q.extra.get("conditions", ()):
+            conds.append(extra)
+        total = (
+            await self.s.execute(select(func.count()).select_from(t.tickets).where(*conds))
+        ).scalar_one()
+        stmt = (
+            select(Ticket).where(*conds).order_by(c.id.desc()).limit(q.limit).offset(q.offset)
+        )
+        return list((await self.s.execute(stmt)).scalars()), int(total)
+
+    async def holds(self, ticket_id: int) -> list[TicketHold]:
+        stmt = (
+            select(TicketHold)
+            .where(t.ticket_holds.c.ticket_id == ticket_id)
+            .order_by(t.ticket_holds.c.started_at)
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def add_hold(self, hold: TicketHold) -> None:
+        self.s.add(hold)
+
+    async def steps(self, ticket_id: int) -> list[VerificationStep]:
+        stmt = (
+            select(VerificationStep)
+            .where(t.verification_steps.c.ticket_id == ticket_id)
+            .order_by(t.verification_steps.c.number)
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def add_steps(self, steps: Sequence[VerificationStep]) -> None:
+        self.s.add_all(steps)
+
+    async def attachments(self, ticket_id: int) -> list[Attachment]:
+        stmt = (
+            select(Attachment)
+            .where(t.attachments.c.ticket_id == ticket_id)
+            .order_by(t.attachments.c.id)
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def add_attachment(self, attachment: Attachment) -> None:
+        self.s.add(attachment)
+
+    async def add_qa_run(self, run: QaRun) -> None:
+        self.s.add(run)
+
+    async def last_qa_run(self, ticket_id: int) -> QaRun | None:
+        stmt = (
+            select(QaRun)
+            .where(t.qa_runs.c.ticket_id == ticket_id)
+            .order_by(t.qa_runs.c.id.desc())
+            .limit(1)
+        )
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def risk_counts(self, ticket_id: int) -> tuple[int, int]:
+        c = t.risk_acceptances.c
+        rows = (
+            await self.s.execute(
+                select(c.status, func.count())
+                .where(c.ticket_id == ticket_id)
+                .group_by(c.status)
+            )
+        ).all()
+        counts = {status: n for status, n in rows}
+        return counts.get(RiskStatus.PENDING_APPROVAL.value, 0), counts.get(
+            RiskStatus.ACTIVE.value, 0
+        )
+
+
+class SqlUsers(_Repo):
+    async def add(self, user: User) -> None:
+        self.s.add(user)
+
+    async def by_id(self, user_id: int) -> User | None:
+        return await self.s.get(User, user_id)
+
+    async def _one(self, cond: Any) -> User | None:
+        return (await self.s.execute(select(User).where(cond))).scalar_one_or_none()
+
+    async def by_phone(self, phone: str) -> User | None:
+        return await self._one(t.users.c.phone == phone)
+
+    async def by_slack_id(self, slack_id: str) -> User | None:
+        return await self._one(t.users.c.slack_id == slack_id)
+
+    async def by_email(self, email: str) -> User | None:
+        return await self._one(func.lower(t.users.c.email) == email.lower())
+
+    async def by_name(self, name: str) -> list[User]:
+        """Exact (case-insensitive) full name first, else first-name matches."""
+        c = t.users.c
+        exact = list(
+            (await self.s.execute(select(User).where(func.lower(c.name) == name.lower())))
+            .scalars()
+        )
+        if exact:
+            return exact
+        stmt = select(User).where(func.lower(c.name).like(f"{name.lower()} %"))
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def with_role(self, role: str) -> list[User]:
+        stmt = select(User).where(t.users.c.role == role, t.users.c.active.is_(True))
+        return list((await self.s.execute(stmt.order_by(t.users.c.id))).scalars())
+
+    async def all(self) -> list[User]:
+        return list((await self.s.execute(select(User).order_by(t.users.c.id))).scalars())
+
+    async def contractor(self, name: str, *, create: bool = False) -> Contractor | None:
+        stmt = select(Contractor).where(func.lower(t.contractors.c.name) == name.lower())
+        found = (await self.s.execute(stmt)).scalar_one_or_none()
+        if found is None and create:
+            found = Contractor(name=name.strip())
+            self.s.add(found)
+            await self.s.flush()
+        return found
+
+    async def contractor_by_id(self, contractor_id: int) -> Contractor | None:
+        return await self.s.get(Contractor, contractor_id)
+
+
+class SqlProjects(_Repo):
+    async def add(self, project: Project) -> None:
+        self.s.add(project)
+
+    async def by_name(self, name: str) -> Project | None:
+        stmt = select(Project).where(func.lower(t.projects.c.name) == name.lower())
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def by_id(self, project_id: int) -> Project | None:
+        return await self.s.get(Project, project_id)
+
+    async def by_group(self, group_jid: str) -> Project | None:
+        stmt = select(Project).where(t.projects.c.whatsapp_group == group_jid)
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+
+class SqlDrs(_Repo):
+    async def get(self, dr_number: str) -> DrRecord | None:
+        return await self.s.get(DrRecord, dr_number)
+
+    async def upsert_many(self, records: Sequence[DrRecord]) -> int:
+        if not records:
+            return 0
+        cols = [c.name for c in t.drs.columns]
+        rows = [{c: getattr(r, c) for c in cols} for r in records]
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = insert(t.drs)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["dr_number"],
+            set_={c: stmt.excluded[c] for c in cols if c != "dr_number"},
+        )
+        # Chunks keep each statement under SQLite's bound-parameter limit.
+        for i in range(0, len(rows), 500):
+            await self.s.execute(stmt, rows[i : i + 500])
+        return len(rows)
+
+
+class SqlPolicies(_Repo):
+    async def get(self, priority: Priority) -> dict[str, Any]:
+        row = (
+            await self.s.execute(
+                select(t.sla_policies).where(t.sla_policies.c.priority == priority.value)
+            )
+        ).mappings().one()
+        return {
+            "priority": row["priority"].value,
+            "response_minutes": row["response_minutes"],
+            "resolution_minutes": row["resolution_minutes"],
+            "calendar": row["calendar"].value,
+            "escalation_chain": list(row["escalation_chain"]),
+            "near_breach_ratio": row["near_breach_ratio"],
+        }
+
+
+class SqlOutbox(_Repo):
+    async def add(self, message: OutboundMessage) -> None:
+        self.s.add(message)
+
+    async def sent_recently(self, dedupe_key: str, since: datetime) -> bool:
+        c = t.outbox.c
+        stmt = select(c.id).where(c.dedupe_key == dedupe_key, c.created_at >= since).limit(1)
+        if (await self.s.execute(stmt)).first() is not None:
+            return True
+        # Not yet flushed messages of this same transaction count too.
+        return any(
+            isinstance(o, OutboundMessage) and o.dedupe_key == dedupe_key for o in self.s.new
+        )
+
+
+class SqlUnitOfWork:
+    """`async with uow:` opens a transaction; `commit()` ends it, leaving rolls it back."""
+
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+        self.session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        s = self._sessions()
+        self.session = s
+        self.tickets = SqlTickets(s)
+        self.users = SqlUsers(s)
+        self.projects = SqlProjects(s)
+        self.drs = SqlDrs(s)
+        self.policies = SqlPolicies(s)
+        self.outbox = SqlOutbox(s)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.session is not None
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+            self.session = None
+
+    def add(self, obj: object) -> None:
+        assert self.session is not None
+        self.session.add(obj)
+
+    async def flush(self) -> None:
+        assert self.session is not None
+        await self.session.flush()
+
+    async def commit(self) -> None:
+        assert self.session is not None
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        assert self.session is not None
+        await self.session.rollback()
