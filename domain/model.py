@@ -243,3 +243,39 @@ class ChatReply:
     ticket_ref: str | None = None
     blocks: list[dict[str, Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class RiskAcceptance:
+    ticket_id: int
+    risk_type: str
+    description: str
+    expires_on: date
+    status: str
+    requested_by_id: int
+    created_at: datetime
+    conditions: str | None = None
+    followup_on: date | None = None
+    requested_channel: str | None = None
+    decided_by_id: int | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    resolution_notes: str | None = None
+    resolved_at: datetime | None = None
+    approval_message_id: int | None = None
+    last_reminded_on: date | None = None
+    id: int | None = None
+
+
+@dataclass(eq=False)
+class HandoverSnapshot:
+    ticket_id: int
+    handover_type: str
+    snapshot: dict[str, Any]
+    hash: str
+    created_at: datetime
+    from_owner: str | None = None
+    to_owner: str | None = None
+    handed_over_by_id: int | None = None
+    previous_hash: str | None = None
+    id: int | None = None

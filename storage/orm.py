@@ -23,6 +23,8 @@ _MAPPINGS = (
     (model.Attachment, tables.attachments),
     (model.QaRun, tables.qa_runs),
     (model.OutboundMessage, tables.outbox),
+    (model.RiskAcceptance, tables.risk_acceptances),
+    (model.HandoverSnapshot, tables.handover_snapshots),
 )
 
 

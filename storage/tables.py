@@ -292,6 +292,7 @@ outbox = Table(
     Column("sent_at", UtcDateTime),
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_dedupe", "dedupe_key", "created_at"),
+    Index("ix_outbox_address", "address", "id"),
 )
 
 # One row per inbound event already handled: the webhooks' idempotency.

@@ -16,9 +16,11 @@ from domain.model import (
     Attachment,
     Contractor,
     DrRecord,
+    HandoverSnapshot,
     OutboundMessage,
     Project,
     QaRun,
+    RiskAcceptance,
     Ticket,
     TicketHold,
     User,
@@ -194,6 +196,36 @@ class SqlTickets(_Repo):
         )
 
 
+    async def risks(self, ticket_id: int) -> list[RiskAcceptance]:
+        stmt = (
+            select(RiskAcceptance)
+            .where(t.risk_acceptances.c.ticket_id == ticket_id)
+            .order_by(t.risk_acceptances.c.id)
+        )
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def add_risk(self, risk: RiskAcceptance) -> None:
+        self.s.add(risk)
+
+    async def risk(self, risk_id: int, *, for_update: bool = False) -> RiskAcceptance | None:
+        stmt = select(RiskAcceptance).where(t.risk_acceptances.c.id == risk_id)
+        if for_update and self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def last_snapshot(self, ticket_id: int) -> HandoverSnapshot | None:
+        stmt = (
+            select(HandoverSnapshot)
+            .where(t.handover_snapshots.c.ticket_id == ticket_id)
+            .order_by(t.handover_snapshots.c.id.desc())
+            .limit(1)
+        )
+        return (await self.s.execute(stmt)).scalar_one_or_none()
+
+    async def add_snapshot(self, snapshot: HandoverSnapshot) -> None:
+        self.s.add(snapshot)
+
+
 class SqlUsers(_Repo):
     async def add(self, user: User) -> None:
         self.s.add(user)
@@ -330,6 +362,7 @@ class SqlUnitOfWork:
         self.drs = SqlDrs(s)
         self.policies = SqlPolicies(s)
         self.outbox = SqlOutbox(s)
+        self.inbound = SqlInbound(s)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -355,3 +388,83 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self.session is not None
         await self.session.rollback()
+
+
+class SqlInbound(_Repo):
+    def _insert(self, table: Any) -> Any:
+        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+
+    async def first_time(self, key: str, now: datetime) -> bool:
+        """Record an inbound event key; False if it was recorded before (a duplicate).
+
+        Runs inside the transaction that applies the event, so a crash before commit leaves
+        the key unrecorded and the sender's retry is applied once.
+        """
+        stmt = (
+            self._insert(t.inbound_events)
+            .values(key=key[:255], received_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        result = await self.s.execute(stmt)
+        return bool(result.rowcount)
+
+    async def context_ticket(self, user_id: int, since: datetime) -> int | None:
+        c = t.chat_context.c
+        row = (
+            await self.s.execute(
+                select(c.ticket_id).where(c.user_id == user_id, c.updated_at >= since)
+            )
+        ).first()
+        return row[0] if row else None
+
+    async def set_context(self, user_id: int, ticket_id: int, now: datetime) -> None:
+        stmt = self._insert(t.chat_context).values(
+            user_id=user_id, ticket_id=ticket_id, updated_at=now
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id"], set_={"ticket_id": ticket_id, "updated_at": now}
+        )
+        await self.s.execute(stmt)
+
+    async def may_greet_unknown(self, address: str, now: datetime, tz: str) -> bool:
+        """True at most once a local day per address."""
+        from zoneinfo import ZoneInfo
+
+        today = now.astimezone(ZoneInfo(tz)).date()
+        c = t.unknown_senders.c
+        stmt = self._insert(t.unknown_senders).values(address=address, last_replied_on=today)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["address"],
+            set_={"last_replied_on": today},
+            where=c.last_replied_on < today,
+        )
+        result = await self.s.execute(stmt)
+        return bool(result.rowcount)
+
+    async def lid_phone(self, lid: str) -> str | None:
+        row = (
+            await self.s.execute(select(t.lid_cache.c.phone).where(t.lid_cache.c.lid == lid))
+        ).first()
+        return row[0] if row else None
+
+    async def remember_lid(self, lid: str, phone: str, now: datetime) -> None:
+        stmt = self._insert(t.lid_cache).values(lid=lid, phone=phone, resolved_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["lid"], set_={"phone": phone, "resolved_at": now}
+        )
+        await self.s.execute(stmt)
+
+    async def set_delivery_status(self, external_id: str, status: str) -> int:
+        """WhatsApp acks only move forward (a late 'delivered' never undoes 'read')."""
+        order = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+        c = t.outbox.c
+        allowed = [s for s, rank in order.items() if rank < order[status]]
+        stmt = (
+            update(t.outbox)
+            .where(
+                c.external_id == external_id,
+                or_(c.delivery_status.is_(None), c.delivery_status.in_(allowed)),
+            )
+            .values(delivery_status=status)
+        )
+        return (await self.s.execute(stmt)).rowcount or 0

@@ -316,6 +316,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_address', ['address', 'id'], unique=False)
         batch_op.create_index('ix_outbox_dedupe', ['dedupe_key', 'created_at'], unique=False)
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_external_id'), ['external_id'], unique=False)
@@ -438,6 +439,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_external_id'))
         batch_op.drop_index('ix_outbox_due')
         batch_op.drop_index('ix_outbox_dedupe')
+        batch_op.drop_index('ix_outbox_address')
 
     op.drop_table('outbox')
     with op.batch_alter_table('notes', schema=None) as batch_op:

@@ -1,0 +1,1 @@
+"""The WhatsApp door: WAHA webhook in, WAHA REST out."""
