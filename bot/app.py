@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
+import aiohttp
 from aiohttp import web
 
 from bot.bootstrap import Container
 from handlers.api import openapi, rest
 from handlers.api.errors import error_middleware, error_response
 from handlers.api.metrics import Metrics
+from handlers.delivery import DeliveryWorker, Transport, WhatsAppTransport
+from handlers.whatsapp.client import WahaClient
+from handlers.whatsapp.webhook import WhatsAppDoor
 from storage import queries
 
 log = logging.getLogger("ticketbot")
 
 MAX_BODY_BYTES = 1024 * 1024  # webhooks and REST bodies; uploads have their own limit
-METRICS = web.AppKey("metrics", Metrics)
-
 Hook = Callable[[web.Application], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """What lives as long as the app: outbound HTTP, the doors, the delivery worker."""
+
+    container: Container
+    metrics: Metrics
+    run_worker: bool = True
+    http: aiohttp.ClientSession | None = None
+    waha: WahaClient | None = None
+    whatsapp: WhatsAppDoor | None = None
+    worker: DeliveryWorker | None = None
+    transports: dict[str, Transport] = field(default_factory=dict)
+
+    def wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -40,19 +64,47 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(openapi.document())
 
 
-def create_app(container: Container, *, extra_startup: list[Hook] | None = None) -> web.Application:
+async def waha_webhook(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    if runtime.whatsapp is None:
+        return error_response(503, "WhatsApp is not configured (TICKETBOT_WAHA_API_KEY).")
+    return await runtime.whatsapp.webhook(request)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    runtime = app[RUNTIME]
+    settings = runtime.container.settings
+    runtime.http = aiohttp.ClientSession()
+    if settings.whatsapp_enabled:
+        assert settings.waha_api_key
+        runtime.waha = WahaClient(runtime.http, settings.waha_url, settings.waha_api_key,
+                                  settings.waha_session)
+        runtime.whatsapp = WhatsAppDoor(runtime.container, runtime.waha, runtime.wake_worker)
+        runtime.transports["whatsapp"] = WhatsAppTransport(runtime.waha)
+    runtime.worker = DeliveryWorker(
+        runtime.container.sessions, runtime.transports, runtime.container.clock,
+        on_sent=lambda channel: runtime.metrics.messages_sent.labels(channel).inc(),
+    )
+    if runtime.run_worker and runtime.transports:
+        runtime.worker.start()
+    yield
+    await runtime.worker.stop()
+    await runtime.http.close()
+
+
+def create_app(container: Container, *, run_worker: bool = True) -> web.Application:
     metrics = Metrics()
     app = web.Application(
         middlewares=[metrics.middleware(), error_middleware, rest.auth_middleware],
         client_max_size=MAX_BODY_BYTES,
     )
     app[rest.CONTAINER] = container
-    app[METRICS] = metrics
+    app[RUNTIME] = Runtime(container, metrics, run_worker=run_worker)
+    app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics.handle)
     app.router.add_get("/api/v1/openapi.json", openapi_json)
+    app.router.add_post("/webhooks/waha", waha_webhook)
     rest.add_routes(app)
-    for hook in extra_startup or []:
-        app.on_startup.append(hook)
     return app

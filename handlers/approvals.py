@@ -1,0 +1,55 @@
+"""The approvals-channel message for a risk acceptance, with its Approve / Reject buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.context import Actor, Context
+from domain.model import OutboundMessage, RiskAcceptance, Ticket
+from domain.ports import UnitOfWork
+
+
+def risk_blocks(risk: RiskAcceptance, ticket: Ticket, requester: str,
+                outcome: str | None = None) -> list[dict[str, Any]]:
+    text = (
+        f"*Risk acceptance #{risk.id}* on *{ticket.ref}* ({ticket.title})\n"
+        f"Type: `{risk.risk_type}` · expires {risk.expires_on.isoformat()}\n"
+        f"{risk.description}\nRequested by {requester}"
+    )
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    if outcome:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]})
+    else:
+        blocks.append({
+            "type": "actions",
+            "block_id": f"risk_{risk.id}",
+            "elements": [
+                {"type": "button", "action_id": "risk_approve", "style": "primary",
+                 "text": {"type": "plain_text", "text": "Approve"}, "value": str(risk.id)},
+                {"type": "button", "action_id": "risk_reject", "style": "danger",
+                 "text": {"type": "plain_text", "text": "Reject"}, "value": str(risk.id)},
+            ],
+        })
+    return blocks
+
+
+async def announce_risk(uow: UnitOfWork, ctx: Context, risk: RiskAcceptance, ticket: Ticket,
+                        actor: Actor) -> OutboundMessage | None:
+    channel = ctx.channels.get("approvals")
+    if not channel:
+        return None
+    message = OutboundMessage(
+        channel="slack",
+        address=channel,
+        text=f"Risk acceptance #{risk.id} on {ticket.ref}: {risk.risk_type} until "
+             f"{risk.expires_on.isoformat()}",
+        blocks=risk_blocks(risk, ticket, actor.name),
+        template="risk_requested",
+        ticket_id=ticket.id,
+        created_at=ctx.now,
+        next_attempt_at=ctx.now,
+    )
+    await uow.outbox.add(message)
+    await uow.flush()
+    risk.approval_message_id = message.id
+    return message

@@ -1,0 +1,124 @@
+"""The chat pipeline both doors share: find the person, parse, run, answer (in one transaction)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.bootstrap import Container
+from domain.context import Actor
+from domain.enums import Channel
+from domain.errors import DomainError
+from domain.model import ChatReply, User
+from domain.notify import reply_to
+from handlers import grammar
+from handlers.api.errors import database_unavailable
+from handlers.commands import execute
+
+log = logging.getLogger("ticketbot.chat")
+
+NOT_REGISTERED = (
+    "Hello! This number is not registered with ticketbot, so I cannot act on your message. "
+    "Ask your supervisor to add you."
+)
+
+
+@dataclass
+class Inbound:
+    channel: Channel
+    text: str
+    address: str | None = None  # where a WhatsApp answer goes (the DM or the group)
+    sender_phone: str | None = None
+    sender_slack_id: str | None = None
+    has_media: bool = False
+    media: Any = None  # handlers.whatsapp.media.StoredMedia
+    media_problem: str | None = None
+    message_id: str | None = None
+    group: str | None = None
+    dedupe_key: str | None = None
+
+
+@dataclass
+class Outcome:
+    status: str  # handled | duplicate | ignored | unknown_sender
+    replies: list[str] = field(default_factory=list)
+    queued: bool = False
+    reply: ChatReply | None = None
+
+
+async def _find_user(uow: Any, inbound: Inbound) -> User | None:
+    if inbound.sender_phone:
+        return await uow.users.by_phone(inbound.sender_phone)
+    if inbound.sender_slack_id:
+        return await uow.users.by_slack_id(inbound.sender_slack_id)
+    return None
+
+
+async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bool = True
+                  ) -> Outcome:
+    """Everything one inbound chat message causes, committed together (or not at all)."""
+    async with container.uow() as uow:
+        ctx = container.context()
+        if inbound.dedupe_key and not await uow.inbound.first_time(inbound.dedupe_key, ctx.now):
+            return Outcome("duplicate")
+        user = await _find_user(uow, inbound)
+        if user is None or not user.active:
+            return await _unknown(uow, ctx, inbound, reply_by_outbox)
+        if inbound.group and not grammar.is_group_actionable(inbound.text, inbound.has_media):
+            await uow.commit()  # remember the id, so a retry is a duplicate too
+            return Outcome("ignored")
+        actor = Actor(user, inbound.channel)
+        reply = await _run(uow, ctx, actor, inbound)
+        queued = False
+        if reply_by_outbox and inbound.address:
+            ticket = None
+            if reply.ticket_ref:
+                ticket = await uow.tickets.by_ref(reply.ticket_ref)
+            await reply_to(uow, ctx.now, "whatsapp", inbound.address, reply.text, ticket)
+            queued = True
+        await uow.commit()
+        queued = queued or bool(reply.extra.get("queued"))
+        return Outcome("handled", [reply.text], queued=True if queued else False, reply=reply)
+
+
+async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) -> Outcome:
+    # In a group, strangers' chatter is none of our business; in a DM, one reply a day.
+    greet = (
+        inbound.group is None
+        and inbound.address is not None
+        and await uow.inbound.may_greet_unknown(inbound.address, ctx.now, ctx.timezone)
+    )
+    replies = []
+    if greet:
+        replies.append(NOT_REGISTERED)
+        if reply_by_outbox:
+            await reply_to(uow, ctx.now, "whatsapp", inbound.address, NOT_REGISTERED, None)
+    await uow.commit()
+    return Outcome("unknown_sender", replies, queued=greet and reply_by_outbox)
+
+
+async def _run(uow: Any, ctx: Any, actor: Actor, inbound: Inbound) -> ChatReply:
+    """Parse and execute; a refusal rolls back the command's changes but still answers."""
+    if inbound.media_problem:
+        return ChatReply(inbound.media_problem)
+    try:
+        command = grammar.parse(inbound.text, has_media=inbound.has_media)
+    except grammar.ParseError as exc:
+        return ChatReply(f"{exc.message}\n{exc.usage}".strip())
+    savepoint = await uow.session.begin_nested()
+    try:
+        reply = await execute(uow, ctx, actor, command, inbound)
+    except DomainError as exc:
+        await savepoint.rollback()
+        return ChatReply(exc.message)
+    except Exception as exc:
+        await savepoint.rollback()
+        if database_unavailable(exc):
+            raise
+        incident = uuid.uuid4().hex[:12]
+        log.exception("chat command failed, incident %s", incident)
+        return ChatReply(f"Sorry, something went wrong on our side (incident {incident}).")
+    await savepoint.commit()
+    return reply
