@@ -119,7 +119,7 @@ async def _list(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any) -> ChatRe
     assert user is not None
     q = TicketQuery(open_only=True, limit=LIST_LIMIT)
     kind = cmd.filter
-    if kind == "mine" or not permissions.can_see_all(user) and kind not in ("unassigned",):
+    if kind == "mine" or (not permissions.can_see_all(user) and kind not in ("unassigned",)):
         q.assignee_id = user.id if kind == "mine" else None
     if not permissions.can_see_all(user):
         q.visible_to = (user.id, user.contractor_id if user.role is Role.CONTRACTOR else None)

@@ -367,10 +367,11 @@ class SqlUnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.session is not None
+        # close() ends any unfinished transaction (the pool rolls it back) and detaches the
+        # loaded objects without expiring them, so callers may still read what they loaded.
         try:
-            await self.session.rollback()
-        finally:
             await self.session.close()
+        finally:
             self.session = None
 
     def add(self, obj: object) -> None:
