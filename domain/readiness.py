@@ -105,7 +105,9 @@ def _alignment(ticket: Ticket, register: DrRecord | None) -> CheckResult:
     differ = [
         f"{label} {mine} (register says {theirs})"
         for label, mine, theirs in pairs
-        if _filled(mine) and _filled(theirs) and str(mine).strip().lower() != str(theirs).strip().lower()
+        if _filled(mine)
+        and _filled(theirs)
+        and str(mine).strip().lower() != str(theirs).strip().lower()
     ]
     return _check("platforms_aligned", not differ,
                   "Does not match the DR register: " + "; ".join(differ) + ".", blocking=False)

@@ -80,7 +80,7 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
             queued = True
         await uow.commit()
         queued = queued or bool(reply.extra.get("queued"))
-        return Outcome("handled", [reply.text], queued=True if queued else False, reply=reply)
+        return Outcome("handled", [reply.text], queued=queued, reply=reply)
 
 
 async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) -> Outcome:

@@ -218,7 +218,8 @@ async def _ack(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd:
 
 async def _start(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any) -> str:
     if await work.start_work(uow, ctx, actor, ticket):
-        return f"{ticket.ref} is in progress. Send a photo per step captioned '{ticket.ref} step N'."
+        return (f"{ticket.ref} is in progress. Send a photo per step captioned "
+                f"'{ticket.ref} step N'.")
     return f"{ticket.ref} is already in progress."
 
 
