@@ -280,11 +280,18 @@ EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from storage.orm import start_mappers
+
+    # Entities may be built before any database is opened (e.g. reading a register).
+    start_mappers()
     try:
         args = build_parser().parse_args(argv)
+        # serve logs what it does; the one-shot commands only print their result.
+        logging.basicConfig(
+            level=logging.INFO if args.command == "serve" else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         settings = load_settings()
         return int(args.func(args, settings) or 0)
     except (CliError, ConfigError) as exc:

@@ -166,3 +166,10 @@ async def container(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIte
     c = build(make_settings(database_url, tmp_path), clock=clock)
     yield c
     await c.close()
+
+
+@pytest.fixture
+async def people(container: Container):
+    from tests.seed import seed_people
+
+    return await seed_people(container)

@@ -14,7 +14,7 @@ from domain.services import tickets as svc
 from domain.services.views import ticket_json
 from storage import tables as t
 from tests.conftest import Clock
-from tests.integration.conftest import People
+from tests.seed import People
 
 
 async def create(container: Container, people: People, who: str = "tech", **kw):

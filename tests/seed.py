@@ -1,4 +1,4 @@
-"""Seed data for service tests: the people of users.csv and a slice of the DR register."""
+"""Seed data: the people of users.csv and a slice of the DR register (used as a fixture)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from bot.bootstrap import Container
 from domain.context import Actor
 from domain.enums import Channel
 from domain.model import DrRecord, User
 from domain.services.people import NewUser, add_project, add_user
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # the checkout sits beside it
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # the checkout sits beside it
 
 PEOPLE = [
     NewUser("Thabo Mokoena", "technician", "082 555 0101", None, None, "Velocity Build"),
@@ -50,8 +48,7 @@ class People:
         return Actor(getattr(self, who), channel)
 
 
-@pytest.fixture
-async def people(container: Container) -> People:
+async def seed_people(container: Container) -> People:
     async with container.uow() as uow:
         ctx = container.context()
         users = [await add_user(uow, ctx, p) for p in PEOPLE]

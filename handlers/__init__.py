@@ -1,0 +1,1 @@
+"""The doors: WhatsApp, Slack, REST, and the grammar they share."""

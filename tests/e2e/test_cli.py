@@ -1,0 +1,103 @@
+"""The `ticketbot` command as a user runs it: a real process, real files, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.seed import SHARED
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args: list[str], env_extra: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKETBOT_", "SLACK_"))}
+    env.update(env_extra)
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path):
+    env = {"TICKETBOT_DATABASE_URL": database_url, "TICKETBOT_MEDIA_DIR": str(tmp_path / "m")}
+
+    def call(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return run(list(args), {**env, **extra}, tmp_path)
+
+    return call
+
+
+def test_setup_commands_a_new_user_runs(cli, tmp_path: Path) -> None:
+    assert cli("migrate").returncode == 0
+    imported = cli("users", "import", str(SHARED / "data" / "users.csv"))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 8 people" in imported.stdout
+    listing = cli("users", "list").stdout
+    assert "27825550101" in listing and "Velocity Build" in listing and "U0ADM00001" in listing
+    drs = cli("drs", "import", str(SHARED / "data" / "dr-register.xlsx"))
+    assert drs.returncode == 0, drs.stderr
+    assert "imported 2000 DRs" in drs.stdout
+    project = cli("projects", "add", "--name", "Lawley", "--whatsapp-group",
+                  "120363000000000001@g.us")
+    assert project.returncode == 0, project.stderr
+    token = cli("tokens", "create", "082 555 0106")
+    assert token.returncode == 0, token.stderr
+    lines = token.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tb_") and len(lines[0]) > 30
+    added = cli("users", "add", "--name", "New Tech", "--role", "technician", "--phone",
+                "+27 83 000 0000", "--contractor", "Kasi Splicing")
+    assert added.returncode == 0 and "27830000000" in cli("users", "list").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["users", "add", "--name", "X", "--role", "boss"], "not a role"),
+        (["users", "add", "--name", "X", "--role", "technician", "--phone", "12"],
+         "not a South African phone number"),
+        (["users", "import", "/nonexistent.csv"], "no such file"),
+        (["drs", "import", "/etc/hostname"], "expected a .csv or .xlsx"),
+        (["tokens", "create", "nobody"], "No registered person"),
+        (["projects", "add", "--name", "P", "--whatsapp-group", "123"], "not a WhatsApp group"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(cli, args: list[str], fragment: str) -> None:
+    result = cli(*args)
+    assert result.returncode != 0
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_a_broken_workbook_is_refused_cleanly(cli, tmp_path: Path) -> None:
+    bad = tmp_path / "register.xlsx"
+    bad.write_bytes(b"this is not a zip file")
+    result = cli("drs", "import", str(bad))
+    assert result.returncode == 2
+    assert "not a readable .xlsx workbook" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_settings_stop_with_the_variables_name(tmp_path: Path) -> None:
+    result = run(["migrate"], {"TICKETBOT_PORT": "eighty"}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: TICKETBOT_PORT:")
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_people_are_refused(cli) -> None:
+    first = cli("users", "add", "--name", "A", "--role", "qa", "--phone", "0821112222")
+    assert first.returncode == 0
+    again = cli("users", "add", "--name", "B", "--role", "qa", "--phone", "+27821112222")
+    assert again.returncode == 1 and "already registered" in again.stderr
+
+
+def test_python_dash_m_bot_shows_help(tmp_path: Path) -> None:
+    result = run(["--help"], {}, tmp_path)
+    assert result.returncode == 0 and "serve" in result.stdout
