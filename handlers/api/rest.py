@@ -21,7 +21,7 @@ from storage import queries
 from storage import tables as t
 
 CONTAINER = web.AppKey("container", Container)
-USER_KEY = "ticketbot.user"
+USER_KEY = web.RequestKey("user", User)
 MAX_PAGE = 200
 
 
