@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +39,9 @@ async def one_run(database_url: str, workdir: Path) -> float:
     env.update({"PYTHONPATH": str(ROOT), "TICKETBOT_PORT": str(port),
                 "TICKETBOT_DATABASE_URL": database_url})
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", cwd=workdir, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
         async with aiohttp.ClientSession() as http:
             while True:
@@ -56,7 +56,7 @@ async def one_run(database_url: str, workdir: Path) -> float:
                 await asyncio.sleep(0.01)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        await proc.wait()
 
 
 async def pg_run(base_url: str) -> float:

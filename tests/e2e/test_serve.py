@@ -33,8 +33,8 @@ def start(cwd: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, int]:
     return proc, port
 
 
-async def wait_status(port: int, path: str, want: int, timeout: float = 20) -> float:
-    deadline = time.monotonic() + timeout
+async def wait_status(port: int, path: str, want: int, within: float = 20) -> float:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             try:
@@ -84,7 +84,7 @@ async def test_a_database_that_answers_late_is_picked_up(tmp_path: Path,
         await wait_status(port, "/readyz", 503)
         await _pg_admin(f'CREATE DATABASE "{name}"')
         pg_databases.created.append(name)
-        await wait_status(port, "/readyz", 200, timeout=30)
+        await wait_status(port, "/readyz", 200, within=30)
     finally:
         out = stop(proc)
     assert "database not ready" in out
