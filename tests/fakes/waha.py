@@ -95,8 +95,8 @@ class FakeWaha:
     def add_lid(self, lid: str, phone: str) -> None:
         self.lids[lid] = phone
 
-    async def wait_for_sent(self, n: int, timeout: float = 5) -> list[SentMessage]:
-        deadline = time.monotonic() + timeout
+    async def wait_for_sent(self, n: int, within: float = 5) -> list[SentMessage]:
+        deadline = time.monotonic() + within
         while len(self.sent) < n:
             if time.monotonic() > deadline:
                 raise AssertionError(f"expected {n} sends, got {len(self.sent)}: "
