@@ -214,6 +214,73 @@ def cmd_tokens_create(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_container(settings, work))
 
 
+# --- chat and outbox -----------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """Talk to the bot as a WhatsApp user: the webhook's own code path, replies printed."""
+    from domain import refs
+    from domain.enums import Channel
+    from handlers.chat import Inbound, respond
+
+    try:
+        phone = refs.normalise_phone(args.as_phone)
+    except refs.PhoneError as exc:
+        raise CliError(str(exc)) from None
+
+    async def one(container: Any, text: str) -> None:
+        import uuid
+
+        inbound = Inbound(channel=Channel.WHATSAPP, text=text, address=f"{phone}@c.us",
+                          sender_phone=phone, dedupe_key=f"cli:{uuid.uuid4().hex}")
+        outcome = await respond(container, inbound, reply_by_outbox=False)
+        for reply in outcome.replies:
+            print(reply)
+        if outcome.status == "unknown_sender" and not outcome.replies:
+            print("(this number is not registered; no reply today)")
+
+    async def work(container: Any) -> int:
+        if args.message is not None:
+            await one(container, args.message)
+            return 0
+        print(f"Talking to ticketbot as {phone}. Type 'help'; an empty line or Ctrl-D ends.")
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, _prompt)
+            if line is None or not line.strip():
+                return 0
+            await one(container, line)
+            print()
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def _prompt() -> str | None:
+    try:
+        return input("> ")
+    except EOFError:
+        return None
+
+
+def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import outbox_store
+
+    async def work(container: Any) -> int:
+        async with container.uow() as uow:
+            rows = await outbox_store.listing(uow.session, failed=args.failed)
+        if not rows:
+            print("no failed messages" if args.failed else "nothing waiting to be sent")
+            return 0
+        for r in rows:
+            text = " ".join(r["text"].split())[:60]
+            error = f"  [{r['last_error'][:80]}]" if r["last_error"] else ""
+            print(f"#{r['id']} {r['status']} {r['channel']} {r['address']} "
+                  f"tries={r['attempts']} {r['created_at']:%Y-%m-%d %H:%M} {text}{error}")
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -269,6 +336,15 @@ def build_parser() -> argparse.ArgumentParser:
     tcreate.add_argument("user", help="phone, Slack id, e-mail or id")
     tcreate.add_argument("--name")
     tcreate.set_defaults(func=cmd_tokens_create)
+
+    chat = sub.add_parser("chat", help="talk to the bot as a WhatsApp user")
+    chat.add_argument("--as", dest="as_phone", required=True, metavar="PHONE")
+    chat.add_argument("--message", help="one message; without it, an interactive session")
+    chat.set_defaults(func=cmd_chat)
+
+    outbox = sub.add_parser("outbox", help="undelivered or failed outbound messages")
+    outbox.add_argument("--failed", action="store_true")
+    outbox.set_defaults(func=cmd_outbox)
 
     for register in EXTRA_COMMANDS:
         register(sub)

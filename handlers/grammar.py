@@ -396,8 +396,11 @@ def _rest(words: list[str]) -> str:
 
 
 def _suggest(word: str) -> str | None:
-    close = difflib.get_close_matches(word.lower(), _INTENTS.keys(), n=1, cutoff=0.75)
-    return close[0] if close else None
+    word = word.lower()
+    close = difflib.get_close_matches(word, _INTENTS.keys(), n=3, cutoff=0.75)
+    # Swapped letters are the commonest thumb slip: prefer a candidate with the same letters.
+    same_letters = [c for c in close if sorted(c) == sorted(word)]
+    return (same_letters or close or [None])[0]
 
 
 # --- parsing -------------------------------------------------------------------------------

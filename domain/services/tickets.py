@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from domain.verification import steps_for_ticket
 from domain.workflow import GuardContext, check_reopen, check_transition, reopen_target
 
 S = Status
+log = logging.getLogger("ticketbot.tickets")
 
 
 @dataclass
@@ -181,7 +183,8 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
             f"Send them with 'pole {ticket.ref} P-1234', 'pon {ticket.ref} PON-7'."
         )
     if project_name and project is None:
-        warnings.append(f"Project '{project_name}' is not registered.")
+        # Not the technician's problem to fix: it shows up as "project: null" for admins.
+        log.info("%s names project %r, which is not registered", dr, project_name)
     if new.contractor:
         contractor = await uow.users.contractor(new.contractor, create=True)
         ticket.contractor_id = contractor.id if contractor else None
