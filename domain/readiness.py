@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.model import Attachment, DrRecord, Ticket, VerificationStep
+from domain.verification import step_is_complete
 
 DEFAULT_RX_RANGE = (-28.0, -8.0)
 
@@ -68,7 +69,9 @@ def run_checks(
     missing_text = ", ".join(f"step {s.number} ({s.name})" for s in missing[:6])
     if len(missing) > 6:
         missing_text += f" and {len(missing) - 6} more"
-    incomplete = [s for s in steps if not s.complete]
+    # Judged from the evidence itself, not from flags that may be stale.
+    incomplete = [s for s in steps
+                  if not step_is_complete(s, ticket, photo_steps, s.notes is not None)]
     low, high = rx_range
     rx = ticket.ont_rx_level_dbm
     checks = [
