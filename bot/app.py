@@ -93,7 +93,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(container: Container, *, run_worker: bool = True) -> web.Application:
-    metrics = Metrics()
+    metrics = container.metrics
     app = web.Application(
         middlewares=[metrics.middleware(), error_middleware, rest.auth_middleware],
         client_max_size=MAX_BODY_BYTES,

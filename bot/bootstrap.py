@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.config import Settings
 from domain.context import Context
+from handlers.api.metrics import Metrics
 from storage.db import create_engine, session_factory
 from storage.orm import start_mappers
 from storage.uow import SqlUnitOfWork
@@ -28,6 +29,7 @@ class Container:
     engine: AsyncEngine
     sessions: async_sessionmaker
     clock: Callable[[], datetime] = field(default=utcnow)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)

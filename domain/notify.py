@@ -90,14 +90,15 @@ async def notify_user(
 
 
 async def reply_to(
-    uow: UnitOfWork, now: datetime, channel: str, address: str, text: str, ticket: Ticket | None
+    uow: UnitOfWork, now: datetime, channel: str, address: str, text: str,
+    ticket_id: int | None = None,
 ) -> OutboundMessage:
     """A direct answer to someone who wrote to the bot (never suppressed as a duplicate)."""
     message = OutboundMessage(
         channel=channel,
         address=address,
         text=text,
-        ticket_id=ticket.id if ticket else None,
+        ticket_id=ticket_id,
         created_at=now,
         next_attempt_at=now,
     )

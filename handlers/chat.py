@@ -73,12 +73,12 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
         reply = await _run(uow, ctx, actor, inbound)
         queued = False
         if reply_by_outbox and inbound.address:
-            ticket = None
-            if reply.ticket_ref:
-                ticket = await uow.tickets.by_ref(reply.ticket_ref)
-            await reply_to(uow, ctx.now, "whatsapp", inbound.address, reply.text, ticket)
+            await reply_to(uow, ctx.now, "whatsapp", inbound.address, reply.text,
+                           reply.extra.get("ticket_id"))
             queued = True
         await uow.commit()
+        if reply.extra.get("created"):
+            container.metrics.tickets_created.labels(inbound.channel.value).inc()
         queued = queued or bool(reply.extra.get("queued"))
         return Outcome("handled", [reply.text], queued=queued, reply=reply)
 

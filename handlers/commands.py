@@ -84,7 +84,7 @@ async def execute(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbound
     usage = g.USAGE.get(handler[0], "")
     ticket = await _ticket_for(uow, ctx, actor, getattr(cmd, "ref", None), usage)
     text = await handler[1](uow, ctx, actor, ticket, cmd)
-    return ChatReply(text, ticket.ref)
+    return ChatReply(text, ticket.ref, extra={"ticket_id": ticket.id})
 
 
 async def _new_fault(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any) -> ChatReply:
@@ -111,7 +111,8 @@ async def _new_fault(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any) -> C
         lines.append(f"It is yours. Say 'start {ticket.ref}' when you begin, then send a photo "
                      f"per step captioned '{ticket.ref} step 1'.")
     lines.extend(created.warnings)
-    return ChatReply("\n".join(lines), ticket.ref, extra={"created": ticket.ref})
+    return ChatReply("\n".join(lines), ticket.ref,
+                     extra={"created": ticket.ref, "ticket_id": ticket.id})
 
 
 async def _list(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any) -> ChatReply:

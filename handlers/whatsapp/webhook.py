@@ -118,7 +118,9 @@ class WhatsAppDoor:
         if message.fromMe:
             return Outcome("ignored", [])
         key = f"waha:{message.id}"
-        if await self._seen(key):
+        # The transaction that applies the message records its id (chat.respond); this early
+        # look only spares a duplicate photo from being downloaded again.
+        if message.hasMedia and await self._seen(key):
             return Outcome("duplicate", [])
         phone = await self._phone_of(message.sender)
         if phone is None:

@@ -101,3 +101,22 @@ def test_duplicate_people_are_refused(cli) -> None:
 def test_python_dash_m_bot_shows_help(tmp_path: Path) -> None:
     result = run(["--help"], {}, tmp_path)
     assert result.returncode == 0 and "serve" in result.stdout
+
+
+def test_chat_from_a_terminal_uses_the_webhook_path(cli) -> None:
+    assert cli("users", "import", str(SHARED / "data" / "users.csv")).returncode == 0
+    assert cli("drs", "import", str(SHARED / "data" / "dr-register.xlsx")).returncode == 0
+    logged = cli("chat", "--as", "082 555 0101", "--message", "fault DR1769155 no light")
+    assert logged.returncode == 0, logged.stderr
+    assert logged.stdout.startswith("Logged FF000001 for DR1769155")
+    started = cli("chat", "--as", "+27825550101", "--message", "start FF000001")
+    assert "FF000001 is in progress" in started.stdout
+    shown = cli("chat", "--as", "0825550101", "--message", "ff1")
+    assert "FF000001 · in_progress" in shown.stdout
+    stranger = cli("chat", "--as", "0820000000", "--message", "hello")
+    assert "not registered" in stranger.stdout
+    # replies printed in the terminal are not also sent to WhatsApp
+    assert cli("outbox").stdout.strip() == "nothing waiting to be sent"
+    assert cli("outbox", "--failed").stdout.strip() == "no failed messages"
+    bad = cli("chat", "--as", "12", "--message", "hi")
+    assert bad.returncode == 2 and "not a South African phone number" in bad.stderr

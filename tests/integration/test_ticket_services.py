@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -183,3 +184,18 @@ async def test_notes_and_reopen(container: Container, people: People, clock: Clo
             await svc.reopen(uow, container.context(), people.actor("supervisor"), ticket, "x")
     actions = await audit_actions(container, ticket.id)
     assert actions[-2:] == ["note_added", "status_changed"]
+
+
+async def test_fifty_concurrent_creations_get_fifty_refs(container: Container,
+                                                         people: People) -> None:
+    async def one(n: int) -> str:
+        async with container.uow() as uow:
+            created = await svc.create_ticket(
+                uow, container.context(), people.actor("supervisor"),
+                svc.NewTicket(dr_number="DR1769155", description=f"fault {n}"))
+            await uow.commit()
+            return created.ticket.ref
+
+    refs = await asyncio.gather(*(one(n) for n in range(50)))
+    assert len(set(refs)) == 50
+    assert all(r.startswith("FF") and len(r) == 8 for r in refs)
