@@ -101,7 +101,7 @@ async def main() -> None:
     parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", metavar="SVG",
-                        help="record serve with py-spy into this flame graph")
+                        help="record serve with py-spy into this file (absolute path)")
     args = parser.parse_args()
 
     dbname, url = await prepare_database(args.postgres, args.technicians)
@@ -130,7 +130,7 @@ async def main() -> None:
                 "TICKETBOT_WAHA_API_KEY": "bench", "TICKETBOT_MEDIA_DIR": str(tmp / "media")})
     command = [sys.executable, "-m", "bot", "serve"]
     if args.profile:
-        command = ["py-spy", "record", "-o", str(Path(args.profile).resolve()), "-r", "200",
+        command = ["py-spy", "record", "-o", args.profile, "-r", "200",
                    "-f", "raw", "--", *command]
     server = await asyncio.create_subprocess_exec(
         *command, cwd=tmp, env=env,
