@@ -14,6 +14,8 @@ from handlers.api import openapi, rest
 from handlers.api.errors import error_middleware, error_response
 from handlers.api.metrics import Metrics
 from handlers.delivery import DeliveryWorker, Transport, WhatsAppTransport
+from handlers.slack.door import SlackDoor, build_client
+from handlers.slack.transport import SlackTransport
 from handlers.whatsapp.client import WahaClient
 from handlers.whatsapp.webhook import WhatsAppDoor
 from storage import queries
@@ -34,6 +36,7 @@ class Runtime:
     http: aiohttp.ClientSession | None = None
     waha: WahaClient | None = None
     whatsapp: WhatsAppDoor | None = None
+    slack: SlackDoor | None = None
     worker: DeliveryWorker | None = None
     transports: dict[str, Transport] = field(default_factory=dict)
 
@@ -71,6 +74,14 @@ async def waha_webhook(request: web.Request) -> web.StreamResponse:
     return await runtime.whatsapp.webhook(request)
 
 
+async def slack_events(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    if runtime.slack is None:
+        return error_response(503, "Slack is not configured (SLACK_BOT_TOKEN, "
+                                   "SLACK_SIGNING_SECRET).")
+    return await runtime.slack.handle(request)
+
+
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     settings = runtime.container.settings
@@ -81,6 +92,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                                   settings.waha_session)
         runtime.whatsapp = WhatsAppDoor(runtime.container, runtime.waha, runtime.wake_worker)
         runtime.transports["whatsapp"] = WhatsAppTransport(runtime.waha)
+    if settings.slack_enabled:
+        client = build_client(settings)
+        runtime.slack = SlackDoor(runtime.container, client, runtime.wake_worker)
+        runtime.transports["slack"] = SlackTransport(client, runtime.container.sessions)
     runtime.worker = DeliveryWorker(
         runtime.container.sessions, runtime.transports, runtime.container.clock,
         on_sent=lambda channel: runtime.metrics.messages_sent.labels(channel).inc(),
@@ -106,5 +121,6 @@ def create_app(container: Container, *, run_worker: bool = True) -> web.Applicat
     app.router.add_get("/metrics", metrics.handle)
     app.router.add_get("/api/v1/openapi.json", openapi_json)
     app.router.add_post("/webhooks/waha", waha_webhook)
+    app.router.add_post("/slack/events", slack_events)
     rest.add_routes(app)
     return app

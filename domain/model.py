@@ -225,6 +225,7 @@ class OutboundMessage:
     # Slack: update this earlier message in place (chat.update) instead of posting.
     update_of: int | None = None
     thread_of: int | None = None
+    thread_ts: str | None = None  # Slack: answer in the thread of this message
     dedupe_key: str | None = None
     status: str = "pending"  # pending | sent | failed
     attempts: int = 0

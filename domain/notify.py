@@ -91,7 +91,8 @@ async def notify_user(
 
 async def reply_to(
     uow: UnitOfWork, now: datetime, channel: str, address: str, text: str,
-    ticket_id: int | None = None,
+    ticket_id: int | None = None, thread_ts: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
 ) -> OutboundMessage:
     """A direct answer to someone who wrote to the bot (never suppressed as a duplicate)."""
     message = OutboundMessage(
@@ -99,6 +100,8 @@ async def reply_to(
         address=address,
         text=text,
         ticket_id=ticket_id,
+        thread_ts=thread_ts,
+        blocks=blocks,
         created_at=now,
         next_attempt_at=now,
     )

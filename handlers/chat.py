@@ -38,6 +38,8 @@ class Inbound:
     message_id: str | None = None
     group: str | None = None
     dedupe_key: str | None = None
+    reply_channel: str = "whatsapp"  # which outbox channel carries the answer to `address`
+    thread_ts: str | None = None  # Slack: answer in this message's thread
 
 
 @dataclass
@@ -73,8 +75,8 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
         reply = await _run(uow, ctx, actor, inbound)
         queued = False
         if reply_by_outbox and inbound.address:
-            await reply_to(uow, ctx.now, "whatsapp", inbound.address, reply.text,
-                           reply.extra.get("ticket_id"))
+            await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, reply.text,
+                           reply.extra.get("ticket_id"), thread_ts=inbound.thread_ts)
             queued = True
         await uow.commit()
         if reply.extra.get("created"):
@@ -84,19 +86,19 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
 
 
 async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) -> Outcome:
+    # A private answer (a slash command's ephemeral reply) always says why nothing happened.
+    if not reply_by_outbox or inbound.address is None:
+        await uow.commit()
+        return Outcome("unknown_sender", [NOT_REGISTERED])
     # In a group, strangers' chatter is none of our business; in a DM, one reply a day.
-    greet = (
-        inbound.group is None
-        and inbound.address is not None
-        and await uow.inbound.may_greet_unknown(inbound.address, ctx.now, ctx.timezone)
-    )
-    replies = []
+    sender = inbound.sender_phone or inbound.sender_slack_id or inbound.address
+    greet = inbound.group is None and await uow.inbound.may_greet_unknown(
+        sender, ctx.now, ctx.timezone)
     if greet:
-        replies.append(NOT_REGISTERED)
-        if reply_by_outbox:
-            await reply_to(uow, ctx.now, "whatsapp", inbound.address, NOT_REGISTERED, None)
+        await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, NOT_REGISTERED,
+                       thread_ts=inbound.thread_ts)
     await uow.commit()
-    return Outcome("unknown_sender", replies, queued=greet and reply_by_outbox)
+    return Outcome("unknown_sender", [NOT_REGISTERED] if greet else [], queued=greet)
 
 
 async def _run(uow: Any, ctx: Any, actor: Actor, inbound: Inbound) -> ChatReply:

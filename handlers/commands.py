@@ -78,6 +78,14 @@ async def execute(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbound
         word = "approved" if cmd.approve else "rejected"
         return ChatReply(f"Risk acceptance #{risk.id} on {ticket.ref} {word}.", ticket.ref,
                          extra={"risk_decided": risk.id})
+    if isinstance(cmd, g.Show):
+        ticket = await _ticket_for(uow, ctx, actor, cmd.ref, g.USAGE["show"])
+        view = await ticket_json(uow, ctx, ticket)
+        return ChatReply(ticket_summary(ctx, ticket, view), ticket.ref,
+                         extra={"ticket_id": ticket.id, "view": view})
+    if isinstance(cmd, g.NewModal):
+        raise InvalidInput("Say what to log: new DR1234567 [priority] <what is wrong> "
+                           "(in Slack, '/ticket new' alone opens a form).")
     handler = _TICKET_COMMANDS.get(type(cmd))
     if handler is None:
         raise InvalidInput(f"{type(cmd).__name__} is not available here yet.")
@@ -175,10 +183,6 @@ async def _evidence(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbou
 
 
 # --- commands on one ticket ------------------------------------------------------------------
-
-
-async def _show(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any) -> str:
-    return ticket_summary(ctx, ticket, await ticket_json(uow, ctx, ticket))
 
 
 async def _status(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any
@@ -334,7 +338,6 @@ async def _reopen(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, c
 
 
 _TICKET_COMMANDS: dict[type, tuple[str, Any]] = {
-    g.Show: ("show", _show),
     g.SetStatus: ("status", _status),
     g.Ack: ("ack", _ack),
     g.Start: ("start", _start),

@@ -281,6 +281,7 @@ outbox = Table(
     _fk("ticket_id", "tickets.id"),
     Column("update_of", Id),
     Column("thread_of", Id),
+    Column("thread_ts", String(40)),
     Column("dedupe_key", String(200)),
     Column("status", String(12), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),

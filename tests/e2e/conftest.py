@@ -74,3 +74,48 @@ async def rig(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[
             hook = WebhookSender(str(client.make_url("/webhooks/waha")), HMAC_KEY)
             yield WhatsAppRig(container, waha, client, hook, people, clock)
         await container.close()
+
+
+SIGNING_SECRET = "slack-signing-secret"
+APPROVALS = "C0APPROVALS"
+SUPERVISOR, QA, MANAGER, TECH2 = "U0SUP00001", "U0QA000001", "U0MGR00001", "U0TECH0002"
+
+
+@dataclass
+class SlackRig(WhatsAppRig):
+    slack: object = None
+    signer: object = None
+
+    async def post_slack(self, body: bytes, headers: dict[str, str]):
+        return await self.client.post("/slack/events", data=body, headers=headers)
+
+    async def command(self, text: str, user: str) -> tuple[int, dict]:
+        """Run `/ticket text` as `user`; return (HTTP status, the ephemeral answer)."""
+        before = len(self.slack.responses)
+        body, headers = self.signer.slash_command(text, user,
+                                                  response_url=self.slack.response_url())
+        resp = await self.post_slack(body, headers)
+        if resp.status != 200:
+            return resp.status, {}
+        answers = await self.slack.wait_for_response(before + 1)
+        return resp.status, answers[before]
+
+
+@pytest.fixture
+async def srig(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[SlackRig]:
+    from tests.fakes.slack import FakeSlack, SlackSigner
+
+    async with FakeWaha(api_key="waha-key") as waha, FakeSlack() as slack:
+        settings = make_settings(
+            database_url, tmp_path, waha_url=waha.url, waha_api_key="waha-key",
+            waha_webhook_hmac_key=HMAC_KEY, slack_bot_token=slack.token,
+            slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
+            slack_approvals_channel=APPROVALS, slack_sla_channel="C0SLA",
+            slack_ops_channel="C0OPS")
+        container = build(settings, clock=clock)
+        people = await seed_people(container)
+        async with TestClient(TestServer(create_app(container))) as client:
+            hook = WebhookSender(str(client.make_url("/webhooks/waha")), HMAC_KEY)
+            yield SlackRig(container, waha, client, hook, people, clock, slack,
+                           SlackSigner(SIGNING_SECRET))
+        await container.close()

@@ -1,0 +1,1 @@
+"""The Slack door: slack-bolt's AsyncApp inside the service's own aiohttp app."""

@@ -1,0 +1,74 @@
+"""Block Kit renderings: the ticket card and the modal for a new ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.enums import Priority
+
+_STATE_EMOJI = {"on_track": ":large_green_circle:", "near_breach": ":large_yellow_circle:",
+                "breached": ":red_circle:", "met": ":white_check_mark:",
+                "paused": ":double_vertical_bar:"}
+
+
+def _timer(name: str, timer: dict[str, Any] | None) -> str:
+    if not timer:
+        return f"*{name}:* -"
+    emoji = _STATE_EMOJI.get(timer["state"], "")
+    due = (timer.get("due_at") or "")[:16].replace("T", " ")
+    return f"*{name}:* {emoji} {timer['state'].replace('_', ' ')} (due {due} UTC)"
+
+
+def ticket_card(view: dict[str, Any]) -> list[dict[str, Any]]:
+    assignee = view["assignee"]["name"] if view.get("assignee") else "unassigned"
+    location = " · ".join(x for x in (view.get("dr_number"), view.get("pole_number"),
+                                      view.get("pon_number"), view.get("zone")) if x) or "-"
+    verification = view["verification"]
+    fields = [
+        f"*Status:* {view['status']}",
+        f"*Priority:* {view['priority']}",
+        f"*Assignee:* {assignee}",
+        f"*Steps:* {verification['done']}/{verification['total']}",
+        _timer("Response", view["sla"].get("response")),
+        _timer("Resolution", view["sla"].get("resolution")),
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text",
+                                    "text": f"{view['ref']} {view['title']}"[:150]}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f":round_pushpin: {location}"
+                                          + (f" — {view['address']}" if view.get("address")
+                                             else "")}]},
+    ]
+    extra = []
+    if view.get("ont_serial") or view.get("ont_rx_level_dbm") is not None:
+        extra.append(f"ONT {view.get('ont_serial') or '-'} · Rx {view.get('ont_rx_level_dbm')}")
+    if view.get("fault_cause"):
+        extra.append(f"Cause {view['fault_cause']} · billing {view.get('billing_classification')}")
+    if extra:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " | ".join(extra)}]})
+    return blocks
+
+
+def new_ticket_modal() -> dict[str, Any]:
+    options = [{"text": {"type": "plain_text", "text": p.value}, "value": p.value}
+               for p in Priority]
+    return {
+        "type": "modal",
+        "callback_id": "ticket_new",
+        "title": {"type": "plain_text", "text": "New ticket"},
+        "submit": {"type": "plain_text", "text": "Create"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "input", "block_id": "dr", "label": {"type": "plain_text", "text": "DR number"},
+             "element": {"type": "plain_text_input", "action_id": "value",
+                         "placeholder": {"type": "plain_text", "text": "DR1234567"}}},
+            {"type": "input", "block_id": "priority",
+             "label": {"type": "plain_text", "text": "Priority"},
+             "element": {"type": "static_select", "action_id": "value", "options": options,
+                         "initial_option": options[1]}},
+            {"type": "input", "block_id": "description",
+             "label": {"type": "plain_text", "text": "What is wrong?"},
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True}},
+        ],
+    }
