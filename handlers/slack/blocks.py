@@ -46,7 +46,8 @@ def ticket_card(view: dict[str, Any]) -> list[dict[str, Any]]:
     if view.get("fault_cause"):
         extra.append(f"Cause {view['fault_cause']} · billing {view.get('billing_classification')}")
     if extra:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " | ".join(extra)}]})
+        blocks.append({"type": "context",
+                       "elements": [{"type": "mrkdwn", "text": " | ".join(extra)}]})
     return blocks
 
 
@@ -60,7 +61,8 @@ def new_ticket_modal() -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Create"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "dr", "label": {"type": "plain_text", "text": "DR number"},
+            {"type": "input", "block_id": "dr",
+             "label": {"type": "plain_text", "text": "DR number"},
              "element": {"type": "plain_text_input", "action_id": "value",
                          "placeholder": {"type": "plain_text", "text": "DR1234567"}}},
             {"type": "input", "block_id": "priority",
