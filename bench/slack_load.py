@@ -129,8 +129,7 @@ async def drive(args: argparse.Namespace, port: int, slack: FakeSlack) -> dict:
             start_responses = len(slack.responses)
             t0 = time.perf_counter()
             await asyncio.gather(*(one(n) for n in range(args.concurrent)))
-            while len(slack.responses) < start_responses + args.concurrent:
-                await asyncio.sleep(0.005)
+            await slack.wait_for_response(start_responses + args.concurrent, within=60)
             rounds.append(time.perf_counter() - t0)
             total += args.concurrent
     return {"commands": total, "ack_p50_ms": pct(acks, 0.5), "ack_p99_ms": pct(acks, 0.99),
