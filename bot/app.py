@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -38,6 +39,7 @@ class Runtime:
     whatsapp: WhatsAppDoor | None = None
     slack: SlackDoor | None = None
     worker: DeliveryWorker | None = None
+    scheduler: Any = None
     transports: dict[str, Transport] = field(default_factory=dict)
 
     def wake_worker(self) -> None:
@@ -82,6 +84,19 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     return await runtime.slack.handle(request)
 
 
+def build_transports(container: Container, http: aiohttp.ClientSession) -> dict[str, Transport]:
+    """The outbound channels the settings enable (the CLI's one-shot commands use it too)."""
+    settings = container.settings
+    transports: dict[str, Transport] = {}
+    if settings.whatsapp_enabled:
+        assert settings.waha_api_key
+        waha = WahaClient(http, settings.waha_url, settings.waha_api_key, settings.waha_session)
+        transports["whatsapp"] = WhatsAppTransport(waha)
+    if settings.slack_enabled:
+        transports["slack"] = SlackTransport(build_client(settings), container.sessions)
+    return transports
+
+
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     settings = runtime.container.settings
@@ -100,9 +115,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         runtime.container.sessions, runtime.transports, runtime.container.clock,
         on_sent=lambda channel: runtime.metrics.messages_sent.labels(channel).inc(),
     )
-    if runtime.run_worker and runtime.transports:
-        runtime.worker.start()
+    if runtime.run_worker:
+        if runtime.transports:
+            runtime.worker.start()
+        from bot.scheduler import build_scheduler
+
+        runtime.scheduler = build_scheduler(runtime.container, runtime.wake_worker)
+        runtime.scheduler.start()
     yield
+    if runtime.scheduler is not None:
+        runtime.scheduler.shutdown(wait=False)
     await runtime.worker.stop()
     await runtime.http.close()
 

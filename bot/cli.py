@@ -281,6 +281,44 @@ def cmd_outbox(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_container(settings, work))
 
 
+def cmd_sla_sweep(args: argparse.Namespace, settings: Settings) -> int:
+    """One sweep as if the clock read --at, then deliver what it produced, then exit."""
+    from datetime import datetime
+
+    from aiohttp import ClientSession
+
+    from bot.app import build_transports
+    from domain.services.sla_engine import sweep
+    from handlers.delivery import DeliveryWorker
+
+    at = None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CliError(f"--at: '{args.at}' is not an ISO-8601 time "
+                           "(e.g. 2026-11-23T09:30 or 2026-11-23T07:30:00Z)") from None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=settings.tz)
+
+    async def work(container: Any) -> int:
+        if at is not None:
+            container.clock = lambda: at
+        report = await sweep(container.uow, container.context())
+        async with ClientSession() as http:
+            transports = build_transports(container, http)
+            delivered = await DeliveryWorker(container.sessions, transports,
+                                             container.clock).drain()
+        print(f"sweep at {container.clock().isoformat()}: looked at {report.looked_at} "
+              f"ticket(s), {len(report.announcements)} announcement(s), "
+              f"{delivered} message(s) sent")
+        for line in report.announcements:
+            print(f"- {line}")
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -345,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="undelivered or failed outbound messages")
     outbox.add_argument("--failed", action="store_true")
     outbox.set_defaults(func=cmd_outbox)
+
+    sla = sub.add_parser("sla", help="the SLA engine").add_subparsers(
+        dest="sla_cmd", required=True, parser_class=_Parser)
+    sweep = sla.add_parser("sweep", help="run one SLA sweep and deliver what it produced")
+    sweep.add_argument("--at", help="as if the clock read this ISO-8601 time")
+    sweep.set_defaults(func=cmd_sla_sweep)
 
     for register in EXTRA_COMMANDS:
         register(sub)

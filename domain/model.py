@@ -119,6 +119,7 @@ class Ticket:
     response_due_at: datetime | None = None
     resolution_due_at: datetime | None = None
     sla_next_check_at: datetime | None = None
+    sla_message_id: int | None = None
     first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None

@@ -337,6 +337,14 @@ async def _reopen(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, c
     return f"{ticket.ref} reopened ({ticket.status.value})."
 
 
+async def _escalate(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any
+                    ) -> str:
+    from domain.services.sla_engine import escalate_now
+
+    role = await escalate_now(uow, ctx, actor, ticket, cmd.reason)
+    return f"{ticket.ref} escalated to the {role}s."
+
+
 _TICKET_COMMANDS: dict[type, tuple[str, Any]] = {
     g.SetStatus: ("status", _status),
     g.Ack: ("ack", _ack),
@@ -358,4 +366,5 @@ _TICKET_COMMANDS: dict[type, tuple[str, Any]] = {
     g.Close: ("close", _close),
     g.Cancel: ("cancel", _cancel),
     g.Reopen: ("reopen", _reopen),
+    g.Escalate: ("escalate", _escalate),
 }

@@ -169,6 +169,8 @@ tickets = Table(
     # The earliest moment the SLA sweep has something to say about this ticket; the sweep
     # reads only rows whose moment has come, so its cost follows the due tickets.
     Column("sla_next_check_at", UtcDateTime, index=True),
+    # The one SLA-channel message of this ticket (an outbox id), updated in place later.
+    Column("sla_message_id", Id),
     Column("first_response_at", UtcDateTime),
     Column("resolved_at", UtcDateTime),
     Column("closed_at", UtcDateTime),
@@ -415,4 +417,13 @@ import_reports = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
+)
+
+# A daily job (risk expiry, digest) runs once a day whichever process gets there first.
+daily_runs = Table(
+    "daily_runs",
+    metadata,
+    Column("job", String(40), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
@@ -363,6 +363,10 @@ class SqlUnitOfWork:
         self.policies = SqlPolicies(s)
         self.outbox = SqlOutbox(s)
         self.inbound = SqlInbound(s)
+        self.sla = SqlSla(s)
+        self.jobs = SqlJobs(s)
+        self.risks = SqlRisks(s)
+        self.digest = SqlDigest(s)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -469,3 +473,115 @@ class SqlInbound(_Repo):
             .values(delivery_status=status)
         )
         return (await self.s.execute(stmt)).rowcount or 0
+
+
+class SqlSla(_Repo):
+    async def due_tickets(self, now: datetime, limit: int) -> list[Ticket]:
+        """Tickets whose next SLA moment has come: an index range scan, so the cost follows
+        the due tickets, not the open ones. Rows are locked (others skip them) on PostgreSQL,
+        so several sweepers share the work instead of repeating it."""
+        c = t.tickets.c
+        stmt = (
+            select(Ticket)
+            .where(c.sla_next_check_at <= now)
+            .order_by(c.sla_next_check_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=t.tickets)
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def holds_for(self, ticket_ids: Sequence[int]) -> dict[int, list[TicketHold]]:
+        out: dict[int, list[TicketHold]] = {i: [] for i in ticket_ids}
+        if ticket_ids:
+            stmt = select(TicketHold).where(t.ticket_holds.c.ticket_id.in_(ticket_ids))
+            for hold in (await self.s.execute(stmt)).scalars():
+                out[hold.ticket_id].append(hold)
+        return out
+
+    async def announced_for(self, ticket_ids: Sequence[int]
+                            ) -> dict[int, set[tuple[str, str, int]]]:
+        c = t.sla_announcements.c
+        out: dict[int, set[tuple[str, str, int]]] = {i: set() for i in ticket_ids}
+        if ticket_ids:
+            rows = await self.s.execute(
+                select(c.ticket_id, c.timer, c.kind, c.level).where(c.ticket_id.in_(ticket_ids)))
+            for ticket_id, timer, kind, level in rows:
+                out[ticket_id].add((timer, kind, level))
+        return out
+
+    async def claim(self, ticket_id: int, timer: str, kind: str, level: int,
+                    now: datetime) -> bool:
+        """The unique key makes a second announcement impossible, whichever process tries."""
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(t.sla_announcements)
+            .values(ticket_id=ticket_id, timer=timer, kind=kind, level=level, created_at=now)
+            .on_conflict_do_nothing(index_elements=["ticket_id", "timer", "kind", "level"])
+        )
+        return bool((await self.s.execute(stmt)).rowcount)
+
+
+class SqlJobs(_Repo):
+    async def first_run_today(self, job: str, day: date, now: datetime) -> bool:
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = (insert(t.daily_runs).values(job=job, day=day, ran_at=now)
+                .on_conflict_do_nothing(index_elements=["job", "day"]))
+        return bool((await self.s.execute(stmt)).rowcount)
+
+
+class SqlRisks(_Repo):
+    async def active_expiring_by(self, day: date) -> list[RiskAcceptance]:
+        c = t.risk_acceptances.c
+        stmt = select(RiskAcceptance).where(c.status == RiskStatus.ACTIVE.value,
+                                            c.expires_on <= day).order_by(c.id)
+        return list((await self.s.execute(stmt)).scalars())
+
+    async def claim_reminder(self, risk_id: int, today: date) -> bool:
+        """Once a day per risk, whichever process asks first."""
+        c = t.risk_acceptances.c
+        stmt = (update(t.risk_acceptances)
+                .where(c.id == risk_id,
+                       or_(c.last_reminded_on.is_(None), c.last_reminded_on < today))
+                .values(last_reminded_on=today))
+        return bool((await self.s.execute(stmt)).rowcount)
+
+    async def with_status(self, status: str) -> list[RiskAcceptance]:
+        c = t.risk_acceptances.c
+        stmt = select(RiskAcceptance).where(c.status == status).order_by(c.id)
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return list((await self.s.execute(stmt)).scalars())
+
+
+class SqlDigest(_Repo):
+    def _open(self) -> Any:
+        return t.tickets.c.status.not_in([s.value for s in CLOSED_STATUSES])
+
+    async def open_counts(self) -> list[tuple[str, str, int]]:
+        c = t.tickets.c
+        rows = await self.s.execute(
+            select(c.status, c.priority, func.count()).where(self._open())
+            .group_by(c.status, c.priority))
+        return [(s.value, p.value, n) for s, p, n in rows]
+
+    async def breached(self, now: datetime) -> int:
+        c = t.tickets.c
+        stmt = select(func.count()).select_from(t.tickets).where(
+            self._open(),
+            or_((c.first_response_at.is_(None)) & (c.response_due_at < now),
+                (c.resolved_at.is_(None)) & (c.resolution_due_at < now)))
+        return int((await self.s.execute(stmt)).scalar_one())
+
+    async def due_between(self, start: datetime, end: datetime) -> int:
+        c = t.tickets.c
+        stmt = select(func.count()).select_from(t.tickets).where(
+            self._open(), c.resolved_at.is_(None), c.resolution_due_at >= start,
+            c.resolution_due_at < end)
+        return int((await self.s.execute(stmt)).scalar_one())
+
+    async def open_escalations(self) -> list[tuple[str, str, int]]:
+        c = t.escalations.c
+        rows = await self.s.execute(select(c.scope_type, c.scope_value, c.fault_count)
+                                    .where(c.status == "open").order_by(c.fault_count.desc()))
+        return [tuple(r) for r in rows]

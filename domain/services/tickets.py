@@ -118,18 +118,13 @@ async def refresh_due_times(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> No
 
 
 def next_sla_check(ticket: Ticket) -> datetime | None:
-    """The earliest due time still open: the sweep looks at a ticket only from then on.
-
-    Near-breach moments come before the due time; the SLA engine narrows this further.
-    """
+    """When the SLA sweep should look at this ticket again: at once after any change (it
+    then works out the exact next moment itself), never while closed or on hold."""
     if ticket.status in CLOSED_STATUSES or ticket.status is S.ON_HOLD:
         return None
-    pending = []
-    if ticket.first_response_at is None and ticket.response_due_at:
-        pending.append(ticket.response_due_at)
-    if ticket.resolved_at is None and ticket.resolution_due_at:
-        pending.append(ticket.resolution_due_at)
-    return min(pending) if pending else None
+    if ticket.sla_policy is None:
+        return None
+    return ticket.updated_at
 
 
 async def holds_of(uow: UnitOfWork, ticket: Ticket) -> list[Hold]:

@@ -54,6 +54,8 @@ class SlackDoor:
         self.app.command("/ticket")(self._command)
         self.app.action("risk_approve")(self._risk_action)
         self.app.action("risk_reject")(self._risk_action)
+        self.app.action("sla_ack")(self._sla_action)
+        self.app.action("ticket_take")(self._sla_action)
         self.app.view("ticket_new")(self._new_ticket_submitted)
         self.app.event("app_mention")(self._mention)
         self.app.event("message")(self._message)
@@ -173,6 +175,41 @@ class SlackDoor:
                 await reply_to(uow, ctx.now, channel, address,
                                f"Your risk acceptance #{risk.id} on {ticket.ref} was "
                                f"{word.lower()} by {user.name}.", ticket.id)
+            await uow.commit()
+        self.on_queued()
+
+    async def _sla_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any],
+                          respond: Any) -> None:
+        """`sla_ack` records the response; `ticket_take` assigns the clicker."""
+        await ack()
+        from domain.services import sla_engine
+        from domain.services import tickets as ticket_service
+        from domain.sla_messages import local
+
+        async with self.container.uow() as uow:
+            ctx = self.container.context()
+            user = await uow.users.by_slack_id(body["user"]["id"])
+            if user is None:
+                await respond(text=NOT_REGISTERED, replace_original=False,
+                              response_type="ephemeral")
+                return
+            actor = Actor(user, Channel.SLACK)
+            try:
+                ticket = await ticket_service.find(uow, action.get("value", ""),
+                                                   for_update=True)
+                if action["action_id"] == "sla_ack":
+                    await sla_engine.acknowledge_alert(uow, ctx, actor, ticket)
+                else:
+                    await ticket_service.assign(uow, ctx, actor, ticket, user.id)
+                    note = f"Taken by {user.name} at {local(ctx.now, ctx.timezone)}"
+                    channel = ctx.channels.get("sla")
+                    if channel:
+                        await sla_engine.update_card(uow, ctx, ticket, channel,
+                                                     f"{ticket.ref}: {note}", [note])
+            except DomainError as exc:
+                await respond(text=exc.message, replace_original=False,
+                              response_type="ephemeral")
+                return
             await uow.commit()
         self.on_queued()
 

@@ -32,6 +32,12 @@ def upgrade() -> None:
     sa.Column('value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_counters'))
     )
+    op.create_table('daily_runs',
+    sa.Column('job', sa.String(length=40), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('ran_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('job', 'day', name=op.f('pk_daily_runs'))
+    )
     op.create_table('drs',
     sa.Column('dr_number', sa.String(length=12), nullable=False),
     sa.Column('pole', sa.String(length=60), nullable=True),
@@ -177,6 +183,7 @@ def upgrade() -> None:
     sa.Column('response_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sla_next_check_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sla_message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
@@ -486,6 +493,7 @@ def downgrade() -> None:
     op.drop_table('lid_cache')
     op.drop_table('inbound_events')
     op.drop_table('drs')
+    op.drop_table('daily_runs')
     op.drop_table('counters')
     op.drop_table('contractors')
     # ### end Alembic commands ###
