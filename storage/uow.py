@@ -367,6 +367,7 @@ class SqlUnitOfWork:
         self.jobs = SqlJobs(s)
         self.risks = SqlRisks(s)
         self.digest = SqlDigest(s)
+        self.faults = SqlFaults(s)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -585,3 +586,32 @@ class SqlDigest(_Repo):
         rows = await self.s.execute(select(c.scope_type, c.scope_value, c.fault_count)
                                     .where(c.status == "open").order_by(c.fault_count.desc()))
         return [tuple(r) for r in rows]
+
+
+class SqlFaults(_Repo):
+    async def count_since(self, field: str, value: str, since: datetime
+                          ) -> tuple[int, list[int]]:
+        c = t.tickets.c
+        column = c[field]
+        rows = (await self.s.execute(
+            select(c.id).where(column == value, c.created_at >= since,
+                               c.is_infrastructure.is_(False)))).all()
+        return len(rows), [r[0] for r in rows]
+
+    async def open_escalation(self, scope: str, value: str, count: int, threshold: int,
+                              ticket_ids: list[int], now: datetime) -> int | None:
+        """A new open escalation, or None when the scope has one: the unique open_scope
+        key decides, so two processes never both escalate one scope."""
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        stmt = (insert(t.escalations)
+                .values(scope_type=scope, scope_value=value, fault_count=count,
+                        threshold=threshold, contributing_tickets=ticket_ids, status="open",
+                        open_scope=f"{scope}:{value}", created_at=now)
+                .on_conflict_do_nothing(index_elements=["open_scope"])
+                .returning(t.escalations.c.id))
+        row = (await self.s.execute(stmt)).first()
+        return row[0] if row else None
+
+    async def link(self, escalation_id: int, ticket_id: int) -> None:
+        await self.s.execute(update(t.escalations).where(t.escalations.c.id == escalation_id)
+                             .values(infrastructure_ticket_id=ticket_id))

@@ -53,6 +53,7 @@ class NewTicket:
     address: str | None = None
     contractor: str | None = None
     created_at: datetime | None = None
+    infrastructure_of: int | None = None  # the repeat-fault escalation that asked for it
 
 
 @dataclass
@@ -171,6 +172,8 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
         latitude=record_.latitude if record_ else None,
         longitude=record_.longitude if record_ else None,
         created_by_id=actor.id,
+        is_infrastructure=new.infrastructure_of is not None,
+        escalation_id=new.infrastructure_of,
     )
     if dr and record_ is None:
         warnings.append(
@@ -202,12 +205,18 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
     await _start_clock(uow, ctx, ticket, ticket.created_at)
     _apply_status_side_effects(ticket, S.OPEN, ticket.status, now)
     ticket.sla_next_check_at = next_sla_check(ticket)
+    from domain.services.repeat_faults import check as check_repeat_faults
+    from domain.services.work import recompute_billing
+
+    await recompute_billing(uow, ctx, ticket)
     action = AuditAction.IMPORTED if new.source is Source.WEEKLY_REPORT else AuditAction.CREATED
     record(uow, ctx, actor, ticket, action, None, _summary(ticket))
     if assignee is not None:
         record(uow, ctx, actor, ticket, AuditAction.ASSIGNED, None, assignee.id)
         if assignee.id != actor.id:
             await notify_user(uow, now, assignee, "ticket_assigned", ticket)
+    for infra in await check_repeat_faults(uow, ctx, ticket):
+        warnings.append(f"Repeat faults here: infrastructure ticket {infra.ref} opened.")
     return Created(ticket, warnings)
 
 
