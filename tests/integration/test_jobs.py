@@ -16,7 +16,7 @@ from tests.integration.test_sla_engine import messages, new_ticket, sla  # noqa:
 
 
 async def test_repeat_faults_escalate_once_per_open_scope(sla) -> None:  # noqa: F811
-    container, people, clock = sla
+    container, people, _clock = sla
     await new_ticket(container, people, Priority.NORMAL, people.tech.id)
     second = await new_ticket(container, people, Priority.NORMAL, people.tech.id)
     await new_ticket(container, people, Priority.NORMAL, people.tech.id)
