@@ -227,6 +227,12 @@ class SqlTickets(_Repo):
 
 
 class SqlUsers(_Repo):
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, User]:
+        if not ids:
+            return {}
+        rows = await self.s.execute(select(User).where(t.users.c.id.in_(set(ids))))
+        return {u.id: u for u in rows.scalars()}
+
     async def add(self, user: User) -> None:
         self.s.add(user)
 
@@ -335,6 +341,17 @@ class SqlOutbox(_Repo):
     async def add(self, message: OutboundMessage) -> None:
         self.s.add(message)
 
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Many messages in one statement (the sweep); ids in the order of the rows."""
+        if not rows:
+            return []
+        await self.s.flush()  # earlier ORM work first, so ids and order stay honest
+        keys = sorted({k for row in rows for k in row})
+        full = [{k: row.get(k) for k in keys} for row in rows]
+        stmt = t.outbox.insert().returning(t.outbox.c.id, sort_by_parameter_order=True)
+        result = await self.s.execute(stmt, full)
+        return [r[0] for r in result.all()]
+
     async def sent_recently(self, dedupe_key: str, since: datetime) -> bool:
         c = t.outbox.c
         stmt = select(c.id).where(c.dedupe_key == dedupe_key, c.created_at >= since).limit(1)
@@ -386,6 +403,13 @@ class SqlUnitOfWork:
     async def flush(self) -> None:
         assert self.session is not None
         await self.session.flush()
+
+    async def insert_audit(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            assert self.session is not None
+            keys = sorted({k for row in rows for k in row})
+            await self.session.execute(t.audit_events.insert(),
+                                       [{k: row.get(k) for k in keys} for row in rows])
 
     async def commit(self) -> None:
         assert self.session is not None
@@ -510,6 +534,26 @@ class SqlSla(_Repo):
             for ticket_id, timer, kind, level in rows:
                 out[ticket_id].add((timer, kind, level))
         return out
+
+    async def claim_many(self, keys: Sequence[tuple[int, str, str, int]], now: datetime
+                         ) -> set[tuple[int, str, str, int]]:
+        """Claim many (ticket, timer, kind, level) keys in one statement; returns those this
+        call inserted (the others were announced already, by us or another process)."""
+        if not keys:
+            return set()
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        c = t.sla_announcements.c
+        claimed: set[tuple[int, str, str, int]] = set()
+        for i in range(0, len(keys), 2000):
+            stmt = (
+                insert(t.sla_announcements)
+                .values([{"ticket_id": k[0], "timer": k[1], "kind": k[2], "level": k[3],
+                          "created_at": now} for k in keys[i:i + 2000]])
+                .on_conflict_do_nothing(index_elements=["ticket_id", "timer", "kind", "level"])
+                .returning(c.ticket_id, c.timer, c.kind, c.level)
+            )
+            claimed.update(tuple(r) for r in (await self.s.execute(stmt)).all())
+        return claimed
 
     async def claim(self, ticket_id: int, timer: str, kind: str, level: int,
                     now: datetime) -> bool:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from domain import permissions
 from domain.context import Actor, Context
-from domain.enums import CLOSED_STATUSES, AuditAction, Role, Status
+from domain.enums import CLOSED_STATUSES, AuditAction, Channel, Role, Status
 from domain.errors import Conflict
 from domain.model import OutboundMessage, Ticket, User
-from domain.notify import address_of, notify_user, reply_to
+from domain.notify import address_of, notify_user
 from domain.permissions import Action
 from domain.ports import UnitOfWork
 from domain.services.audit import record
@@ -31,7 +31,11 @@ class SweepReport:
 
 
 async def sweep_batch(uow: UnitOfWork, ctx: Context, limit: int = BATCH) -> SweepReport:
-    """One transaction's worth: the due tickets, what each must announce, the next check."""
+    """One transaction's worth: the due tickets, what each must announce, the next check.
+
+    Reads and claims are made for the whole batch at once (a handful of statements however
+    many tickets are due), so the sweep's cost follows the due tickets.
+    """
     report = SweepReport()
     tickets = await uow.sla.due_tickets(ctx.now, limit)
     if not tickets:
@@ -40,6 +44,7 @@ async def sweep_batch(uow: UnitOfWork, ctx: Context, limit: int = BATCH) -> Swee
     holds = await uow.sla.holds_for(ids)
     announced = await uow.sla.announced_for(ids)
     report.looked_at = len(tickets)
+    plans = []
     for ticket in tickets:
         if ticket.status in CLOSED_STATUSES or ticket.sla_policy is None:
             ticket.sla_next_check_at = None
@@ -49,15 +54,75 @@ async def sweep_batch(uow: UnitOfWork, ctx: Context, limit: int = BATCH) -> Swee
         decision = decide(policy, business_calendar(ctx), ticket.sla_started_at, ticket_holds,
                           ticket.first_response_at, ticket.resolved_at,
                           announced[ticket.id], ctx.now)
-        claimed = [m for m in decision.record
-                   if await uow.sla.claim(ticket.id, m.timer, m.kind, m.level, ctx.now)]
-        for milestone in decision.announce:
-            if milestone in claimed:
-                text = await announce(uow, ctx, ticket, policy, milestone)
-                report.announcements.append(text)
         ticket.sla_next_check_at = (
             None if ticket.status is Status.ON_HOLD else decision.next_check_at)
+        if decision.record:
+            plans.append((ticket, policy, decision))
+    claimed = await uow.sla.claim_many(
+        [(ticket.id, *m.key) for ticket, _, decision in plans for m in decision.record],
+        ctx.now)
+    cache = _Cache(uow, ctx, await uow.users.by_ids(
+        [ticket.assignee_id for ticket, _, _ in plans if ticket.assignee_id]))
+    for ticket, policy, decision in plans:
+        for milestone in decision.announce:
+            if (ticket.id, *milestone.key) in claimed:
+                report.announcements.append(
+                    await announce(uow, ctx, ticket, policy, milestone, cache=cache))
+    await cache.write()
     return report
+
+
+class _Cache:
+    """Per-batch memory: people by role, assignees, and the rows the batch will write.
+
+    Messages and audit events are collected as plain rows and written with one statement
+    each at the end of the batch (`write`), instead of one ORM object per message.
+    """
+
+    def __init__(self, uow: UnitOfWork, ctx: Context, assignees: dict[int, User]) -> None:
+        self.uow = uow
+        self.ctx = ctx
+        self.assignees = assignees
+        self.roles: dict[Role, list[User]] = {}
+        self.messages: list[dict] = []
+        self.audit: list[dict] = []
+        self.cards: dict[int, int] = {}  # ticket id -> index of its new card in messages
+        self.tickets: dict[int, Ticket] = {}
+
+    async def people_with(self, role: Role) -> list[User]:
+        if role not in self.roles:
+            self.roles[role] = await self.uow.users.with_role(role.value)
+        return self.roles[role]
+
+    async def assignee(self, ticket: Ticket) -> User | None:
+        if ticket.assignee_id is None:
+            return None
+        if ticket.assignee_id not in self.assignees:
+            user = await self.uow.users.by_id(ticket.assignee_id)
+            if user is None:
+                return None
+            self.assignees[ticket.assignee_id] = user
+        return self.assignees[ticket.assignee_id]
+
+    def message(self, ticket: Ticket, channel: str, address: str, text: str,
+                **extra: object) -> int:
+        now = self.ctx.now
+        self.messages.append({"channel": channel, "address": address, "text": text,
+                              "ticket_id": ticket.id, "created_at": now,
+                              "next_attempt_at": now, "status": "pending", "attempts": 0,
+                              **extra})
+        return len(self.messages) - 1
+
+    def event(self, ticket: Ticket, action: AuditAction, new: dict) -> None:
+        self.audit.append({"ticket_id": ticket.id, "channel": Channel.SYSTEM,
+                           "action": action, "new_value": new, "created_at": self.ctx.now})
+
+    async def write(self) -> None:
+        ids = await self.uow.outbox.insert_many(self.messages)
+        for ticket_id, index in self.cards.items():
+            self.tickets[ticket_id].sla_message_id = ids[index]
+        await self.uow.insert_audit(self.audit)
+        self.messages, self.audit, self.cards = [], [], {}
 
 
 async def sweep(uow_factory, ctx: Context, *, max_batches: int = 1000) -> SweepReport:
@@ -74,13 +139,12 @@ async def sweep(uow_factory, ctx: Context, *, max_batches: int = 1000) -> SweepR
     return total
 
 
-async def _people_with(uow: UnitOfWork, role: Role) -> list[User]:
-    return await uow.users.with_role(role.value)
-
-
 async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPolicy,
-                   milestone: Milestone, *, reason: str | None = None) -> str:
-    assignee = await uow.users.by_id(ticket.assignee_id) if ticket.assignee_id else None
+                   milestone: Milestone, *, reason: str | None = None,
+                   cache: _Cache | None = None) -> str:
+    own_cache = cache is None
+    cache = cache or _Cache(uow, ctx, {})
+    assignee = await cache.assignee(ticket)
     role = None
     if milestone.level >= 1 and milestone.level - 1 < len(policy.escalation_chain):
         role = policy.escalation_chain[milestone.level - 1]
@@ -97,49 +161,42 @@ async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPol
                               timer=milestone.timer, due=local(due, ctx.timezone),
                               assignee=assignee.name)
         if channel:
-            await uow.outbox.add(OutboundMessage(
-                channel="slack", address=channel, text=f":large_yellow_circle: {text}",
-                ticket_id=ticket.id, template="sla_warning", created_at=ctx.now,
-                next_attempt_at=ctx.now))
-        record(uow, ctx, Actor(None, _system()), ticket, AuditAction.SLA_WARNING, None,
-               {"timer": milestone.timer})
-        return text
-    if channel:
-        await _channel_message(uow, ctx, ticket, channel, text, milestone)
-    if role is not None:
-        for person in await _people_with(uow, role):
-            target = address_of(person)
-            if target:
-                await reply_to(uow, ctx.now, target[0], target[1], text, ticket.id)
-    action = AuditAction.SLA_BREACHED if milestone.kind == BREACH else AuditAction.ESCALATED
-    record(uow, ctx, Actor(None, _system()), ticket, action, None,
-           {"timer": milestone.timer, "level": milestone.level,
-            "role": role.value if role else None, "reason": reason})
+            cache.message(ticket, "slack", channel, f":large_yellow_circle: {text}",
+                          template="sla_warning")
+        cache.event(ticket, AuditAction.SLA_WARNING, {"timer": milestone.timer})
+    else:
+        if channel:
+            _channel_message(ticket, channel, text, cache)
+        if role is not None:
+            for person in await cache.people_with(role):
+                target = address_of(person)
+                if target:
+                    cache.message(ticket, target[0], target[1], text)
+        action = AuditAction.SLA_BREACHED if milestone.kind == BREACH else AuditAction.ESCALATED
+        cache.event(ticket, action, {"timer": milestone.timer, "level": milestone.level,
+                                     "role": role.value if role else None, "reason": reason})
+    if own_cache:
+        await cache.write()
     return text
 
 
-def _system():
-    from domain.enums import Channel
-
-    return Channel.SYSTEM
-
-
-async def _channel_message(uow: UnitOfWork, ctx: Context, ticket: Ticket, channel: str,
-                           text: str, milestone: Milestone) -> None:
+def _channel_message(ticket: Ticket, channel: str, text: str, cache: _Cache) -> None:
     """One SLA-channel message per ticket; later stages update it and reply in its thread."""
-    if ticket.sla_message_id is None:
-        message = OutboundMessage(channel="slack", address=channel, text=text,
-                                  blocks=sla_card(ticket, text, []), ticket_id=ticket.id,
-                                  template="sla_breach", created_at=ctx.now,
-                                  next_attempt_at=ctx.now)
-        await uow.outbox.add(message)
-        await uow.flush()
-        ticket.sla_message_id = message.id
+    if ticket.id in cache.cards:
+        # Two timers reached a stage in one sweep: the new card says both.
+        card = cache.messages[cache.cards[ticket.id]]
+        card["text"] += f"\n{text}"
+        card["blocks"] = sla_card(ticket, card["text"], [])
         return
-    await update_card(uow, ctx, ticket, channel, text, [])
-    await uow.outbox.add(OutboundMessage(channel="slack", address=channel, text=text,
-                                         thread_of=ticket.sla_message_id, ticket_id=ticket.id,
-                                         created_at=ctx.now, next_attempt_at=ctx.now))
+    if ticket.sla_message_id is None:
+        cache.tickets[ticket.id] = ticket
+        cache.cards[ticket.id] = cache.message(ticket, "slack", channel, text,
+                                               blocks=sla_card(ticket, text, []),
+                                               template="sla_breach")
+        return
+    cache.message(ticket, "slack", channel, text, blocks=sla_card(ticket, text, []),
+                  update_of=ticket.sla_message_id)
+    cache.message(ticket, "slack", channel, text, thread_of=ticket.sla_message_id)
 
 
 async def update_card(uow: UnitOfWork, ctx: Context, ticket: Ticket, channel: str, text: str,
