@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from bot.bootstrap import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from domain.enums import Priority  # noqa: E402
 from domain.services.people import NewUser, add_user  # noqa: E402
 from domain.services.sla_engine import sweep  # noqa: E402
 from domain.sla import DEFAULT_POLICIES  # noqa: E402
-from domain.enums import Priority  # noqa: E402
 from storage import tables as t  # noqa: E402
 from storage.migrate import migrate  # noqa: E402
 
