@@ -319,6 +319,100 @@ def cmd_sla_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_container(settings, work))
 
 
+# --- weekly import and exports --------------------------------------------------------------
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    kind = "dry run of" if report["dry_run"] else "import"
+    print(f"{kind} {report['report_uid']} ({report['uid']}): {report['total_rows']} rows, "
+          f"{report['created']} created, {report['updated']} updated, "
+          f"{report['unchanged']} unchanged, {report['error_count']} errors, "
+          f"{report['warning_count']} warnings")
+    for issue in report["errors"]:
+        print(f"  error   row {issue['row']} [{issue['column']}]: {issue['reason']}")
+    for issue in report["warnings"]:
+        print(f"  warning row {issue['row']} [{issue['column']}]: {issue['reason']}")
+
+
+def cmd_import_weekly(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.context import Actor
+    from domain.enums import Channel
+    from domain.services.imports import import_weekly
+    from handlers.imports.weekly_reader import WorkbookError, read_weekly
+
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"{path}: no such file")
+    try:
+        sheet = read_weekly(str(path))
+    except WorkbookError as exc:
+        raise CliError(f"{path}: {exc}") from None
+    show = sys.stderr.isatty()
+
+    def progress(n: int) -> None:
+        if show:
+            print(f"\r{n} rows read", end="", file=sys.stderr, flush=True)
+
+    async def work(container: Any) -> int:
+        summary = await import_weekly(container.uow, container.context(),
+                                      Actor(None, Channel.IMPORT), sheet.rows, sheet.columns,
+                                      filename=path.name, dry_run=args.dry_run,
+                                      progress=progress)
+        if show:
+            print(file=sys.stderr)
+        _print_report(summary.to_json())
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
+def export_query(args: argparse.Namespace) -> Any:
+    from domain.enums import Priority, Status, parse_priority
+    from domain.ports import TicketQuery
+
+    try:
+        statuses = [Status(s.strip()) for s in (args.status or "").split(",") if s.strip()]
+    except ValueError as exc:
+        raise CliError(f"--status: {exc}") from None
+    priorities = []
+    for word in (args.priority or "").split(","):
+        if word.strip():
+            p = parse_priority(word)
+            if p is None:
+                raise CliError(f"--priority: '{word}' is not a priority")
+            priorities.append(p)
+    del Priority
+    return TicketQuery(status=statuses, priority=priorities, zone=args.zone, dr=args.dr,
+                       pole=args.pole, pon=args.pon, text=args.q)
+
+
+def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.services.exports import export_rows
+    from handlers.exports.tickets_writer import XlsxStream, write_csv
+
+    query = export_query(args)
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise CliError(f"--out: the folder {out.parent} does not exist")
+
+    async def work(container: Any) -> int:
+        rows = export_rows(container.uow, container.context(), query)
+        if args.format == "xlsx":
+            stream = XlsxStream()
+            async for row in rows:
+                stream.add(row)
+            stream.save(str(out))
+            count = stream.count
+        else:
+            collected = [row async for row in rows]
+            with out.open("w", newline="", encoding="utf-8") as fh:
+                count = write_csv(collected, fh)
+        print(f"exported {count} tickets to {out}")
+        return 0
+
+    return asyncio.run(_with_container(settings, work))
+
+
 # --- parser --------------------------------------------------------------------------------
 
 
@@ -384,6 +478,22 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--failed", action="store_true")
     outbox.set_defaults(func=cmd_outbox)
 
+    imports = sub.add_parser("import", help="imports").add_subparsers(
+        dest="import_cmd", required=True, parser_class=_Parser)
+    weekly = imports.add_parser("weekly", help="import a weekly report workbook")
+    weekly.add_argument("file")
+    weekly.add_argument("--dry-run", action="store_true", help="report without writing")
+    weekly.set_defaults(func=cmd_import_weekly)
+
+    exports = sub.add_parser("export", help="exports").add_subparsers(
+        dest="export_cmd", required=True, parser_class=_Parser)
+    export = exports.add_parser("tickets", help="export tickets to .xlsx or .csv")
+    export.add_argument("--format", choices=("xlsx", "csv"), required=True)
+    export.add_argument("--out", required=True)
+    for name in ("status", "priority", "zone", "dr", "pole", "pon", "q"):
+        export.add_argument(f"--{name}")
+    export.set_defaults(func=cmd_export_tickets)
+
     sla = sub.add_parser("sla", help="the SLA engine").add_subparsers(
         dest="sla_cmd", required=True, parser_class=_Parser)
     sweep = sla.add_parser("sweep", help="run one SLA sweep and deliver what it produced")
@@ -422,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ticketbot ... | head`: the reader went away, nothing to say
+        return 0
     except Exception as exc:
         from handlers.api.errors import database_unavailable
 

@@ -45,6 +45,8 @@ class TicketQuery:
     due_before: datetime | None = None  # an SLA due time (response or resolution) before this
     limit: int = 50
     offset: int = 0
+    after_id: int | None = None  # keyset paging in id order (exports), instead of offset
+    count: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -121,6 +123,7 @@ class UnitOfWork(Protocol):
     risks: RiskRepo
     digest: DigestRepo
     faults: FaultRepo
+    imports: ImportRepo
 
     def add(self, obj: object) -> None: ...
     async def insert_audit(self, rows: Sequence[dict[str, Any]]) -> None: ...
@@ -177,3 +180,9 @@ class FaultRepo(Protocol):
     async def open_escalation(self, scope: str, value: str, count: int, threshold: int,
                               ticket_ids: list[int], now: datetime) -> int | None: ...
     async def link(self, escalation_id: int, ticket_id: int) -> None: ...
+
+
+class ImportRepo(Protocol):
+    async def add_report(self, report: dict[str, Any], filename: str | None,
+                         user_id: int | None, now: datetime) -> None: ...
+    async def report(self, uid: str) -> dict[str, Any] | None: ...

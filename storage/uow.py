@@ -128,12 +128,16 @@ class SqlTickets(_Repo):
             )
         for extra in q.extra.get("conditions", ()):
             conds.append(extra)
-        total = (
-            await self.s.execute(select(func.count()).select_from(t.tickets).where(*conds))
-        ).scalar_one()
-        stmt = (
-            select(Ticket).where(*conds).order_by(c.id.desc()).limit(q.limit).offset(q.offset)
-        )
+        total = 0
+        if q.count:
+            total = (
+                await self.s.execute(select(func.count()).select_from(t.tickets).where(*conds))
+            ).scalar_one()
+        if q.after_id is not None:
+            stmt = select(Ticket).where(*conds, c.id > q.after_id).order_by(c.id).limit(q.limit)
+        else:
+            stmt = (select(Ticket).where(*conds).order_by(c.id.desc())
+                    .limit(q.limit).offset(q.offset))
         return list((await self.s.execute(stmt)).scalars()), int(total)
 
     async def holds(self, ticket_id: int) -> list[TicketHold]:
@@ -385,6 +389,7 @@ class SqlUnitOfWork:
         self.risks = SqlRisks(s)
         self.digest = SqlDigest(s)
         self.faults = SqlFaults(s)
+        self.imports = SqlImports(s)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -659,3 +664,33 @@ class SqlFaults(_Repo):
     async def link(self, escalation_id: int, ticket_id: int) -> None:
         await self.s.execute(update(t.escalations).where(t.escalations.c.id == escalation_id)
                              .values(infrastructure_ticket_id=ticket_id))
+
+
+class SqlImports(_Repo):
+    async def add_report(self, report: dict[str, Any], filename: str | None,
+                         user_id: int | None, now: datetime) -> None:
+        await self.s.execute(t.import_reports.insert().values(
+            uid=report["uid"], report_uid=report["report_uid"], filename=filename,
+            dry_run=report["dry_run"], total_rows=report["total_rows"],
+            created_count=report["created"], updated_count=report["updated"],
+            unchanged_count=report["unchanged"], error_count=report["error_count"],
+            warning_count=report["warning_count"],
+            issues={"errors": report["errors"], "warnings": report["warnings"]},
+            imported_by_id=user_id,
+            status="failed" if report["error_count"] == report["total_rows"] > 0
+            else "completed",
+            created_at=now, finished_at=now))
+
+    async def report(self, uid: str) -> dict[str, Any] | None:
+        row = (await self.s.execute(select(t.import_reports)
+                                    .where(t.import_reports.c.uid == uid))).mappings().first()
+        if row is None:
+            return None
+        return {
+            "uid": row["uid"], "report_uid": row["report_uid"], "filename": row["filename"],
+            "status": row["status"], "total_rows": row["total_rows"],
+            "created": row["created_count"], "updated": row["updated_count"],
+            "unchanged": row["unchanged_count"], "error_count": row["error_count"],
+            "warning_count": row["warning_count"], "errors": row["issues"]["errors"],
+            "warnings": row["issues"]["warnings"], "created_at": row["created_at"].isoformat(),
+        }

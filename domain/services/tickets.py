@@ -12,6 +12,7 @@ from domain.context import Actor, Context
 from domain.enums import (
     CLOSED_STATUSES,
     AuditAction,
+    FaultCause,
     HoldReason,
     Priority,
     Role,
@@ -54,6 +55,8 @@ class NewTicket:
     contractor: str | None = None
     created_at: datetime | None = None
     infrastructure_of: int | None = None  # the repeat-fault escalation that asked for it
+    fault_cause: FaultCause | None = None
+    fault_cause_details: str | None = None
 
 
 @dataclass
@@ -174,6 +177,8 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
         created_by_id=actor.id,
         is_infrastructure=new.infrastructure_of is not None,
         escalation_id=new.infrastructure_of,
+        fault_cause=new.fault_cause,
+        fault_cause_details=new.fault_cause_details if new.fault_cause else None,
     )
     if dr and record_ is None:
         warnings.append(

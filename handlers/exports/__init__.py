@@ -1,0 +1,1 @@
+"""Writing spreadsheets: ticket exports in the weekly report's own columns."""

@@ -1,0 +1,1 @@
+"""Reading spreadsheets people send us."""
