@@ -367,7 +367,7 @@ def cmd_import_weekly(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def export_query(args: argparse.Namespace) -> Any:
-    from domain.enums import Priority, Status, parse_priority
+    from domain.enums import Status, parse_priority
     from domain.ports import TicketQuery
 
     try:
@@ -381,14 +381,20 @@ def export_query(args: argparse.Namespace) -> Any:
             if p is None:
                 raise CliError(f"--priority: '{word}' is not a priority")
             priorities.append(p)
-    del Priority
     return TicketQuery(status=statuses, priority=priorities, zone=args.zone, dr=args.dr,
                        pole=args.pole, pon=args.pon, text=args.q)
 
 
+def _write_csv_file(out: Path, rows: list[dict[str, Any]]) -> int:
+    from handlers.exports.tickets_writer import write_csv
+
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        return write_csv(rows, fh)
+
+
 def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
     from domain.services.exports import export_rows
-    from handlers.exports.tickets_writer import XlsxStream, write_csv
+    from handlers.exports.tickets_writer import XlsxStream
 
     query = export_query(args)
     out = Path(args.out)
@@ -405,8 +411,7 @@ def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
             count = stream.count
         else:
             collected = [row async for row in rows]
-            with out.open("w", newline="", encoding="utf-8") as fh:
-                count = write_csv(collected, fh)
+            count = await asyncio.to_thread(_write_csv_file, out, collected)
         print(f"exported {count} tickets to {out}")
         return 0
 
