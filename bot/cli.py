@@ -385,13 +385,6 @@ def export_query(args: argparse.Namespace) -> Any:
                        pole=args.pole, pon=args.pon, text=args.q)
 
 
-def _write_csv_file(out: Path, rows: list[dict[str, Any]]) -> int:
-    from handlers.exports.tickets_writer import write_csv
-
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        return write_csv(rows, fh)
-
-
 def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
     from domain.services.exports import export_rows
     from handlers.exports.tickets_writer import XlsxStream
@@ -410,8 +403,23 @@ def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
             stream.save(str(out))
             count = stream.count
         else:
-            collected = [row async for row in rows]
-            count = await asyncio.to_thread(_write_csv_file, out, collected)
+            # Chunks keep memory flat; the file is written off the event loop.
+            import csv
+
+            from handlers.exports.tickets_writer import EXPORT_COLUMNS, csv_cells
+
+            fh = await asyncio.to_thread(out.open, "w", newline="", encoding="utf-8")
+            writer = csv.writer(fh)
+            await asyncio.to_thread(writer.writerow, [h for h, _ in EXPORT_COLUMNS])
+            count, chunk = 0, []
+            async for row in rows:
+                chunk.append(csv_cells(row))
+                if len(chunk) >= 1000:
+                    await asyncio.to_thread(writer.writerows, chunk)
+                    count, chunk = count + len(chunk), []
+            await asyncio.to_thread(writer.writerows, chunk)
+            count += len(chunk)
+            await asyncio.to_thread(fh.close)
         print(f"exported {count} tickets to {out}")
         return 0
 

@@ -47,14 +47,19 @@ class XlsxStream:
         self.wb.save(out)
 
 
+def csv_cells(row: dict[str, Any]) -> list[Any]:
+    """Dates as ISO text (2026-11-22), which the import reads back."""
+    return ["" if row.get(k) is None else
+            (row[k].isoformat() if isinstance(row.get(k), date) else row[k])
+            for _, k in EXPORT_COLUMNS]
+
+
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow([h for h, _ in EXPORT_COLUMNS])
     n = 0
     for row in rows:
-        writer.writerow(["" if row.get(k) is None else
-                         (row[k].isoformat() if isinstance(row.get(k), date) else row[k])
-                         for _, k in EXPORT_COLUMNS])
+        writer.writerow(csv_cells(row))
         n += 1
     return n
 
