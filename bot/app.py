@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.bootstrap import Container
-from handlers.api import openapi, rest
+from handlers.api import openapi, rest, writes
 from handlers.api.errors import error_middleware, error_response
 from handlers.api.metrics import Metrics
 from handlers.delivery import DeliveryWorker, Transport, WhatsAppTransport
@@ -23,7 +23,7 @@ from storage import queries
 
 log = logging.getLogger("ticketbot")
 
-MAX_BODY_BYTES = 1024 * 1024  # webhooks and REST bodies; uploads have their own limit
+MAX_BODY_BYTES = 21 * 1024 * 1024  # a weekly workbook upload; webhooks check their own
 Hook = Callable[[web.Application], Awaitable[None]]
 
 
@@ -40,6 +40,7 @@ class Runtime:
     slack: SlackDoor | None = None
     worker: DeliveryWorker | None = None
     scheduler: Any = None
+    jobs: Any = None
     transports: dict[str, Transport] = field(default_factory=dict)
 
     def wake_worker(self) -> None:
@@ -56,6 +57,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     container = request.app[rest.CONTAINER]
+    if not container.schema_ready:
+        return error_response(503, "The database schema is being brought up to date.")
     try:
         async with container.uow() as uow:
             await queries.database_answers(uow.session)
@@ -81,6 +84,8 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     if runtime.slack is None:
         return error_response(503, "Slack is not configured (SLACK_BOT_TOKEN, "
                                    "SLACK_SIGNING_SECRET).")
+    if (request.content_length or 0) > 1024 * 1024:
+        return error_response(413, "The request is larger than 1 MB.")
     return await runtime.slack.handle(request)
 
 
@@ -120,11 +125,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             runtime.worker.start()
         from bot.scheduler import build_scheduler
 
-        runtime.scheduler = build_scheduler(runtime.container, runtime.wake_worker)
+        runtime.scheduler, runtime.jobs = build_scheduler(runtime.container,
+                                                          runtime.wake_worker)
         runtime.scheduler.start()
     yield
     if runtime.scheduler is not None:
         runtime.scheduler.shutdown(wait=False)
+        await runtime.jobs.stop()
     await runtime.worker.stop()
     await runtime.http.close()
 
@@ -145,4 +152,5 @@ def create_app(container: Container, *, run_worker: bool = True) -> web.Applicat
     app.router.add_post("/webhooks/waha", waha_webhook)
     app.router.add_post("/slack/events", slack_events)
     rest.add_routes(app)
+    writes.add_routes(app)
     return app

@@ -30,6 +30,8 @@ class Container:
     sessions: async_sessionmaker
     clock: Callable[[], datetime] = field(default=utcnow)
     metrics: Metrics = field(default_factory=Metrics)
+    # False while `serve` is still bringing the schema up; jobs and /readyz wait for it.
+    schema_ready: bool = True
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)

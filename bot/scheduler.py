@@ -3,6 +3,7 @@ in the database, so a restart or a second process neither loses nor repeats anyt
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,6 +20,13 @@ class Jobs:
     def __init__(self, container: Container, wake: Callable[[], None]) -> None:
         self.container = container
         self.wake = wake
+        self.running: set[asyncio.Task] = set()
+
+    async def stop(self) -> None:
+        """Cancel runs still in flight, so shutdown never waits on a job's database call."""
+        for task in list(self.running):
+            task.cancel()
+        await asyncio.gather(*self.running, return_exceptions=True)
 
     async def sla_sweep(self) -> None:
         from domain.services.sla_engine import sweep
@@ -38,6 +46,11 @@ class Jobs:
                         lambda: post_digest(self.container.uow, self.container.context()))
 
     async def _run(self, name: str, work: Callable) -> None:
+        if not self.container.schema_ready:
+            return  # serve is still migrating; the next tick will do it
+        task = asyncio.current_task()
+        if task is not None:
+            self.running.add(task)
         try:
             result = await work()
         except Exception as exc:
@@ -46,11 +59,15 @@ class Jobs:
             else:
                 log.exception("%s failed", name)
             return
+        finally:
+            if task is not None:
+                self.running.discard(task)
         if result:
             self.wake()
 
 
-def build_scheduler(container: Container, wake: Callable[[], None]) -> AsyncIOScheduler:
+def build_scheduler(container: Container, wake: Callable[[], None]
+                    ) -> tuple[AsyncIOScheduler, Jobs]:
     settings = container.settings
     jobs = Jobs(container, wake)
     scheduler = AsyncIOScheduler(
@@ -61,4 +78,4 @@ def build_scheduler(container: Container, wake: Callable[[], None]) -> AsyncIOSc
                       id="sla_sweep", next_run_time=datetime.now(UTC))
     scheduler.add_job(jobs.risk_expiry, "cron", hour=7, minute=0, id="risk_expiry")
     scheduler.add_job(jobs.daily_digest, "cron", hour=7, minute=30, id="daily_digest")
-    return scheduler
+    return scheduler, jobs

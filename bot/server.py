@@ -37,6 +37,7 @@ async def keep_migrating(container: Container, ready: asyncio.Event) -> None:
     while True:
         try:
             await migrate(container.engine)
+            container.schema_ready = True
             ready.set()
             log.info("database ready (%s)", container.engine.url.render_as_string())
             return
@@ -49,6 +50,7 @@ async def keep_migrating(container: Container, ready: asyncio.Event) -> None:
 
 async def run_server(settings: Settings) -> None:
     container = build(settings)
+    container.schema_ready = False
     log_channels(settings)
     ready = asyncio.Event()
     app = create_app(container)

@@ -31,6 +31,9 @@ from storage import tables as t
 
 log = logging.getLogger("ticketbot.whatsapp")
 
+# WAHA events carry media by URL, so a real one is a few kilobytes.
+MAX_WEBHOOK_BYTES = 1024 * 1024
+
 def verify_hmac(key: str, body: bytes, signature: str | None) -> bool:
     if not signature:
         return False
@@ -54,7 +57,11 @@ class WhatsAppDoor:
     # --- HTTP ------------------------------------------------------------------------------
 
     async def webhook(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        if (request.content_length or 0) > MAX_WEBHOOK_BYTES:
+            return error_response(413, "The event is larger than 1 MB.")
+        body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return error_response(413, "The event is larger than 1 MB.")
         key = self.container.settings.waha_webhook_hmac_key
         if key and not verify_hmac(key, body, request.headers.get("X-Webhook-Hmac")):
             return error_response(401, "Missing or wrong X-Webhook-Hmac.")
