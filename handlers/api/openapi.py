@@ -145,7 +145,96 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
             "description": description}
 
 
+def _write(summary: str, body: str | None, ok: int = 200,
+           errors: tuple[int, ...] = (401, 403, 404, 409, 422)) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {str(ok): {"description": "the ticket after the change",
+                                "content": {"application/json": {"schema": {
+                                    "$ref": "#/components/schemas/Ticket"}}}},
+                      **_errors(*errors)},
+    }
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+    return op
+
+
+def _body_schemas() -> dict[str, Any]:
+    from handlers.api.writes import BODIES
+
+    schemas: dict[str, Any] = {}
+    for name, model in BODIES.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for sub_name, sub in schema.pop("$defs", {}).items():
+            schemas[sub_name] = sub
+        schemas[name] = schema
+    return schemas
+
+
+def _writes() -> dict[str, Any]:
+    ref_param = {"parameters": [_REF]}
+    return {
+        "/api/v1/tickets/{ref}/assign": {"post": {**_write("Assign", "AssignBody"),
+                                                  **ref_param}},
+        "/api/v1/tickets/{ref}/status": {"post": {**_write("Move along the workflow",
+                                                           "StatusBody"), **ref_param}},
+        "/api/v1/tickets/{ref}/notes": {"post": {**_write("Add a note", "NoteBody"),
+                                                 **ref_param}},
+        "/api/v1/tickets/{ref}/readings": {"post": {**_write("Record a reading",
+                                                             "ReadingBody"), **ref_param}},
+        "/api/v1/tickets/{ref}/fault-cause": {"post": {**_write("Set the fault cause",
+                                                                "CauseBody"), **ref_param}},
+        "/api/v1/tickets/{ref}/risks": {"post": {**_write("Request a risk acceptance",
+                                                          "RiskBody"), **ref_param}},
+        "/api/v1/tickets/{ref}/handovers": {"post": {**_write("Hand over", "HandoverBody"),
+                                                     **ref_param}},
+        "/api/v1/tickets/{ref}/readiness": {"post": {**_write("Run the QA readiness check",
+                                                              None), **ref_param}},
+        "/api/v1/risks/{risk_id}/decision": {"post": {
+            "summary": "Approve or reject a risk acceptance (managers)",
+            "parameters": [{"name": "risk_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/DecisionBody"}}}},
+            "responses": {"200": {"description": "decided"}, **_errors(401, 403, 404, 409, 422)},
+        }},
+        "/api/v1/imports/weekly": {"post": {
+            "summary": "Import a weekly report workbook (multipart, field 'file')",
+            "parameters": [_query("dry_run", {"type": "boolean"})],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {"file": {"type": "string",
+                                                          "format": "binary"}}}}}},
+            "responses": {"201": {"description": "the import report"},
+                          "200": {"description": "a dry run's report"},
+                          **_errors(401, 403, 413, 415, 422)},
+        }},
+        "/api/v1/imports/{uid}": {"get": {
+            "summary": "An import's report",
+            "parameters": [{"name": "uid", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the report"}, **_errors(401, 404)},
+        }},
+        "/api/v1/exports/tickets.xlsx": {"get": {
+            "summary": "Tickets as a workbook in the weekly report's columns",
+            "responses": {"200": {"description": "xlsx"}, **_errors(401, 422)}}},
+        "/api/v1/exports/tickets.csv": {"get": {
+            "summary": "Tickets as CSV in the weekly report's columns",
+            "responses": {"200": {"description": "csv"}, **_errors(401, 422)}}},
+    }
+
+
 def document() -> dict[str, Any]:
+    doc = _reads()
+    doc["components"]["schemas"].update(_body_schemas())
+    doc["paths"]["/api/v1/tickets"]["post"] = _write("Log a ticket", "CreateTicket", 201)
+    doc["paths"]["/api/v1/tickets/{ref}"]["patch"] = _write("Change fields", "UpdateTicket")
+    doc["paths"]["/api/v1/tickets/{ref}"]["patch"]["parameters"] = [_REF]
+    doc["paths"].update(_writes())
+    return doc
+
+
+def _reads() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "ticketbot REST API", "version": "1"},

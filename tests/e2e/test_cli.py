@@ -120,3 +120,34 @@ def test_chat_from_a_terminal_uses_the_webhook_path(cli) -> None:
     assert cli("outbox", "--failed").stdout.strip() == "no failed messages"
     bad = cli("chat", "--as", "12", "--message", "hi")
     assert bad.returncode == 2 and "not a South African phone number" in bad.stderr
+
+
+def test_weekly_import_dry_run_then_twice_then_export_round_trip(cli, tmp_path: Path) -> None:
+    assert cli("users", "import", str(SHARED / "data" / "users.csv")).returncode == 0
+    assert cli("drs", "import", str(SHARED / "data" / "dr-register.xlsx")).returncode == 0
+    w47 = str(SHARED / "data" / "weekly-report-2026-W47.xlsx")
+    dry = cli("import", "weekly", w47, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "96 created" in dry.stdout and "4 errors" in dry.stdout
+    assert cli("export", "tickets", "--format", "csv", "--out",
+               str(tmp_path / "none.csv")).stdout.startswith("exported 0 tickets")
+    first = cli("import", "weekly", w47)
+    assert first.stdout.startswith("import WR2026-W47")
+    assert "96 created, 0 updated, 0 unchanged, 4 errors" in first.stdout
+    for line in ("row 100 [DR Number]: the row has neither a ref nor a DR number",
+                 "row 101 [DR Number]: 'DR12' is not a DR number",
+                 "row 102 [Priority]: 'whenever' is not a priority",
+                 "row 103 [Status]: 'Exploded' is not a status"):
+        assert line in first.stdout
+    second = cli("import", "weekly", w47)
+    assert "0 created, 0 updated, 96 unchanged" in second.stdout
+    for fmt in ("xlsx", "csv"):
+        out = tmp_path / f"tickets.{fmt}"
+        exported = cli("export", "tickets", "--format", fmt, "--out", str(out))
+        assert exported.returncode == 0, exported.stderr
+        again = cli("import", "weekly", str(out))
+        assert "0 created, 0 updated" in again.stdout and "0 errors" in again.stdout
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("hello")
+    refused = cli("import", "weekly", str(bad))
+    assert refused.returncode == 2 and "not an .xlsx workbook" in refused.stderr
