@@ -283,6 +283,8 @@ async def decide_risk(request: web.Request) -> web.Response:
         risk_id = int(request.match_info["risk_id"])
     except ValueError:
         raise InvalidInput("A risk acceptance id is a whole number.") from None
+    if not 0 < risk_id < 2**63:
+        raise InvalidInput("No such risk acceptance id.")
     async with container.uow() as uow:
         ctx = container.context()
         risk, ticket = await qa_service.decide_risk(uow, ctx, _actor(request), risk_id,
@@ -305,14 +307,18 @@ async def upload_weekly(request: web.Request) -> web.Response:
     permissions.require(user, Action.PARK)  # supervisors and above load reports
     if not request.content_type.startswith("multipart/"):
         return error_response(415, "Send the workbook as multipart/form-data (field 'file').")
-    reader = await request.multipart()
     data, filename = None, None
-    async for part in reader:
-        if part.name == "file":
-            filename = part.filename
-            data = await part.read(decode=False)
-            if len(data) > MAX_UPLOAD:
-                return error_response(413, "The workbook is larger than 20 MB.")
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "file":
+                filename = part.filename
+                data = await part.read(decode=False)
+                if len(data) > MAX_UPLOAD:
+                    return error_response(413, "The workbook is larger than 20 MB.")
+    except Exception as exc:  # aiohttp's parser raises several kinds for broken uploads
+        return error_response(400, f"The upload is not valid multipart data "
+                                   f"({type(exc).__name__}).")
     if data is None:
         return error_response(422, "No 'file' field in the upload.", code="invalid")
     try:

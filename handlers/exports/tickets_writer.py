@@ -10,6 +10,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 # (header, canonical key) in the order they are written
 EXPORT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -38,6 +39,9 @@ class XlsxStream:
                 cell = WriteOnlyCell(self.ws, value=value)
                 cell.number_format = "yyyy-mm-dd"
                 cells.append(cell)
+            elif isinstance(value, str):
+                # Control characters (a pasted WhatsApp message) are illegal in xlsx XML.
+                cells.append(ILLEGAL_CHARACTERS_RE.sub("", value))
             else:
                 cells.append(value)
         self.ws.append(cells)
