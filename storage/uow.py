@@ -275,8 +275,13 @@ class SqlUsers(_Repo):
         return list((await self.s.execute(select(User).order_by(t.users.c.id))).scalars())
 
     async def contractor(self, name: str, *, create: bool = False) -> Contractor | None:
+        cache = self.__dict__.setdefault("_contractors", {})
+        if name.lower() in cache:
+            return cache[name.lower()]
         stmt = select(Contractor).where(func.lower(t.contractors.c.name) == name.lower())
         found = (await self.s.execute(stmt)).scalar_one_or_none()
+        if found is not None:
+            cache[name.lower()] = found
         if found is None and create:
             found = Contractor(name=name.strip())
             self.s.add(found)
@@ -288,12 +293,20 @@ class SqlUsers(_Repo):
 
 
 class SqlProjects(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._by_name: dict[str, Project | None] = {}
+
     async def add(self, project: Project) -> None:
         self.s.add(project)
+        self._by_name.pop(project.name.lower(), None)
 
     async def by_name(self, name: str) -> Project | None:
-        stmt = select(Project).where(func.lower(t.projects.c.name) == name.lower())
-        return (await self.s.execute(stmt)).scalar_one_or_none()
+        key = name.lower()
+        if key not in self._by_name:  # imports ask for the same few projects again and again
+            stmt = select(Project).where(func.lower(t.projects.c.name) == key)
+            self._by_name[key] = (await self.s.execute(stmt)).scalar_one_or_none()
+        return self._by_name[key]
 
     async def by_id(self, project_id: int) -> Project | None:
         return await self.s.get(Project, project_id)
@@ -325,7 +338,17 @@ class SqlDrs(_Repo):
 
 
 class SqlPolicies(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._cache: dict[Priority, dict[str, Any]] = {}
+
     async def get(self, priority: Priority) -> dict[str, Any]:
+        # Policies change rarely; one read per transaction is enough.
+        if priority not in self._cache:
+            self._cache[priority] = await self._load(priority)
+        return dict(self._cache[priority])
+
+    async def _load(self, priority: Priority) -> dict[str, Any]:
         row = (
             await self.s.execute(
                 select(t.sla_policies).where(t.sla_policies.c.priority == priority.value)
@@ -649,6 +672,15 @@ class SqlFaults(_Repo):
 
     async def open_escalation(self, scope: str, value: str, count: int, threshold: int,
                               ticket_ids: list[int], now: datetime) -> int | None:
+        known = self.__dict__.setdefault("_open", set())
+        if (scope, value) in known:
+            return None  # already open, as this transaction saw a moment ago
+        result = await self._open_escalation(scope, value, count, threshold, ticket_ids, now)
+        known.add((scope, value))
+        return result
+
+    async def _open_escalation(self, scope: str, value: str, count: int, threshold: int,
+                               ticket_ids: list[int], now: datetime) -> int | None:
         """A new open escalation, or None when the scope has one: the unique open_scope
         key decides, so two processes never both escalate one scope."""
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert

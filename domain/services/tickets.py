@@ -102,19 +102,23 @@ async def find_visible(uow: UnitOfWork, actor: Actor, text: str, *, for_update: 
     return ticket
 
 
-async def _start_clock(uow: UnitOfWork, ctx: Context, ticket: Ticket, started: datetime) -> None:
+async def _start_clock(uow: UnitOfWork, ctx: Context, ticket: Ticket, started: datetime,
+                       *, new: bool = False) -> None:
     policy = SlaPolicy.from_dict(await uow.policies.get(ticket.priority))
     ticket.sla_policy = policy.to_dict()
     ticket.sla_started_at = started
-    await refresh_due_times(uow, ctx, ticket)
+    # A ticket being created has never been on hold: no holds to read.
+    await refresh_due_times(uow, ctx, ticket, [] if new else None)
 
 
-async def refresh_due_times(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> None:
+async def refresh_due_times(uow: UnitOfWork, ctx: Context, ticket: Ticket,
+                            holds: list[Hold] | None = None) -> None:
     """Recompute the stored due times (after a hold ends or the priority changes)."""
     if ticket.sla_policy is None or ticket.sla_started_at is None:
         return
     policy = SlaPolicy.from_dict(ticket.sla_policy)
-    holds = [] if ticket.id is None else await holds_of(uow, ticket)
+    if holds is None:
+        holds = await holds_of(uow, ticket)
     ticket.response_due_at, ticket.resolution_due_at = due_times(
         policy, business_calendar(ctx), ticket.sla_started_at, holds
     )
@@ -207,7 +211,7 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
     await uow.tickets.add(ticket)
     await uow.flush()
     await uow.tickets.add_steps(steps_for_ticket(ticket.id, ticket.ticket_type))
-    await _start_clock(uow, ctx, ticket, ticket.created_at)
+    await _start_clock(uow, ctx, ticket, ticket.created_at, new=True)
     _apply_status_side_effects(ticket, S.OPEN, ticket.status, now)
     ticket.sla_next_check_at = next_sla_check(ticket)
     from domain.services.repeat_faults import check as check_repeat_faults

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sqlalchemy import func, select
@@ -136,8 +137,15 @@ async def test_own_messages_acks_and_odd_events(rig: WhatsAppRig) -> None:
     assert await count(rig, t.tickets) == 0
     assert await rig.say("mine") == [200]
     await rig.replies(1)
-    async with rig.container.uow() as uow:
-        external_id = (await uow.session.execute(select(t.outbox.c.external_id))).scalar_one()
+    external_id = None
+    for _ in range(200):  # the worker records WAHA's id just after the send returns
+        async with rig.container.uow() as uow:
+            external_id = (await uow.session.execute(select(t.outbox.c.external_id))
+                           ).scalar_one()
+        if external_id:
+            break
+        await asyncio.sleep(0.01)
+    assert external_id
     ack = {"id": external_id, "from": THABO, "fromMe": True, "ack": 3, "ackName": "READ"}
     assert await rig.hook.send("message.ack", ack) == [200]
     late = dict(ack, ack=2, ackName="DEVICE")
