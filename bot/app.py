@@ -132,6 +132,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if runtime.scheduler is not None:
         runtime.scheduler.shutdown(wait=False)
         await runtime.jobs.stop()
+    if runtime.slack is not None:
+        await runtime.slack.close()
     await runtime.worker.stop()
     await runtime.http.close()
 

@@ -6,6 +6,7 @@ answer follows through `response_url` (ephemeral) or the outbox (thread replies,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -14,6 +15,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bootstrap import Container
@@ -51,6 +53,8 @@ class SlackDoor:
         settings = container.settings
         self.app = AsyncApp(client=client, signing_secret=settings.slack_signing_secret,
                             process_before_response=False)
+        self.verifier = SignatureVerifier(settings.slack_signing_secret)
+        self._background: set[asyncio.Task] = set()
         self.app.command("/ticket")(self._command)
         self.app.action("risk_approve")(self._risk_action)
         self.app.action("risk_reject")(self._risk_action)
@@ -62,7 +66,33 @@ class SlackDoor:
 
     async def handle(self, request: web.Request) -> web.Response:
         bolt_request = await to_bolt_request(request)
+        if self._ack_early(bolt_request):
+            # Slash commands, buttons and events need nothing in the HTTP answer: it goes
+            # back at once, whatever the event loop or the database is busy with, and bolt
+            # runs the listener (whose ack() is then a no-op) in the background.
+            task = asyncio.create_task(self.app.async_dispatch(bolt_request))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return web.Response(status=200)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def _ack_early(self, bolt_request: Any) -> bool:
+        body = bolt_request.body or {}
+        kind = body.get("type") if isinstance(body, dict) else None
+        early = "command" in body or kind in ("block_actions", "event_callback")
+        if not early:
+            return False  # view submissions answer in the body; url_verification too
+        headers = bolt_request.headers
+        return self.verifier.is_valid(
+            body=bolt_request.raw_body,
+            timestamp=(headers.get("x-slack-request-timestamp") or [""])[0],
+            signature=(headers.get("x-slack-signature") or [""])[0],
+        )
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     # --- slash command -----------------------------------------------------------------------
 
