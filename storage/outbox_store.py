@@ -11,7 +11,9 @@ from sqlalchemy.orm import aliased
 
 from storage import tables as t
 
-LEASE = timedelta(seconds=60)
+# Longer than one send may take (the clients time out at 15 s): a worker killed mid-send
+# holds its messages, and the ones after them to the same person, this long at most.
+LEASE = timedelta(seconds=20)
 GIVE_UP_AFTER = timedelta(hours=24)
 
 _o = t.outbox.c
