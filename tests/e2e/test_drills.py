@@ -192,4 +192,4 @@ async def test_kill_9_mid_load_loses_and_doubles_nothing(postgres_url: str,
     # (WAHA has no idempotency key for sendText), never more
     texts = waha.texts_to(THABO)
     assert 61 <= len(texts) <= 62
-    assert sum(t.startswith("Logged FF000001") for t in texts) == 1
+    assert sum(t.startswith("Logged FF000001") for t in texts) in (1, 2)
