@@ -14,6 +14,7 @@ from domain.ports import TicketQuery, UnitOfWork
 from domain.services import qa as qa_service
 from domain.services import tickets as ticket_service
 from domain.services import work
+from domain.services.moves import move
 from domain.services.views import ticket_json
 from handlers import grammar as g
 from handlers.replies import ticket_line, ticket_summary
@@ -187,31 +188,9 @@ async def _evidence(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbou
 
 async def _status(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any
                   ) -> str:
-    target = cmd.status
-    if target is Status.ON_HOLD:
-        from domain.enums import parse_hold_reason
-
-        reason = parse_hold_reason(cmd.reason or "")
-        if reason is None:
-            raise InvalidInput(
-                f"Say why: status {ticket.ref} on_hold awaiting_parts|awaiting_customer|"
-                "awaiting_third_party|weather|other"
-            )
-        await work.hold(uow, ctx, actor, ticket, reason, None)
-    elif target is Status.PENDING_QA:
-        return await _done(uow, ctx, actor, ticket, cmd)
-    elif target is Status.QA_APPROVED:
-        await qa_service.qa_approve(uow, ctx, actor, ticket, cmd.reason)
-    elif target is Status.QA_REJECTED:
-        await qa_service.qa_reject(uow, ctx, actor, ticket, cmd.reason or "")
-    elif target is Status.CLOSED:
-        await qa_service.close(uow, ctx, actor, ticket, cmd.reason)
-    elif target is Status.CANCELLED:
-        await qa_service.cancel(uow, ctx, actor, ticket, cmd.reason)
-    elif ticket.status is Status.ON_HOLD and target is ticket.held_from:
-        await work.resume(uow, ctx, actor, ticket)
-    else:
-        await ticket_service.change_status(uow, ctx, actor, ticket, target, reason=cmd.reason)
+    result = await move(uow, ctx, actor, ticket, cmd.status, reason=cmd.reason)
+    if result is not None:
+        return result.summary_text(ticket.ref)
     return f"{ticket.ref} is now {ticket.status.value}."
 
 

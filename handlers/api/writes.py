@@ -27,6 +27,7 @@ from domain.errors import InvalidInput
 from domain.services import qa as qa_service
 from domain.services import tickets as ticket_service
 from domain.services import work
+from domain.services.moves import move
 from domain.services.people import find_user
 from domain.services.readiness import run_readiness
 from domain.services.views import ticket_json
@@ -222,22 +223,9 @@ async def _assign(uow, ctx, actor, ticket, body: AssignBody) -> dict:
 
 
 async def _status(uow, ctx, actor, ticket, body: StatusBody) -> dict:
-    target = body.status
-    if target is Status.PENDING_QA:
-        result = await work.submit_done(uow, ctx, actor, ticket)
-        return {"readiness": result.to_json()}
-    if target is Status.QA_APPROVED:
-        await qa_service.qa_approve(uow, ctx, actor, ticket, body.reason)
-    elif target is Status.QA_REJECTED:
-        await qa_service.qa_reject(uow, ctx, actor, ticket, body.reason or "")
-    elif target is Status.CLOSED:
-        await qa_service.close(uow, ctx, actor, ticket, body.reason)
-    elif target is Status.CANCELLED:
-        await qa_service.cancel(uow, ctx, actor, ticket, body.reason)
-    else:
-        await ticket_service.change_status(uow, ctx, actor, ticket, target, reason=body.reason,
-                                           hold_reason=body.hold_reason)
-    return {}
+    result = await move(uow, ctx, actor, ticket, body.status, reason=body.reason,
+                        hold_reason=body.hold_reason)
+    return {"readiness": result.to_json()} if result is not None else {}
 
 
 async def _note(uow, ctx, actor, ticket, body: NoteBody) -> dict:
