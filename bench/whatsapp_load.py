@@ -146,6 +146,9 @@ async def main() -> None:
                     pass
                 await asyncio.sleep(0.05)
         result = await drive(args, port, sink)
+        result["accepted_per_s_open"] = await fire(port, args)
+        result["baseline_per_s"] = await baseline(url, args)
+        result["ratio"] = result["accepted_per_s_open"] / result["baseline_per_s"]
     finally:
         # py-spy writes its profile on SIGINT, and passes the signal on to serve.
         server.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
@@ -163,6 +166,66 @@ async def main() -> None:
         print(f"accepted {result['accepted_per_s']:.0f} msg/s; webhook -> reply at WAHA: "
               f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, "
               f"p99 {result['p99_ms']:.1f} ms; errors {result['errors']}")
+        print(f"webhooks accepted (200) per second, posting without waiting for replies: "
+              f"ticketbot {result['accepted_per_s_open']:.0f}/s, bare aiohttp + one asyncpg "
+              f"insert {result['baseline_per_s']:.0f}/s, ratio {result['ratio']:.2f}")
+
+
+def _payloads(args: argparse.Namespace, hook: WebhookSender) -> list[bytes]:
+    rng = random.Random(11)
+    out = []
+    for n in range(args.messages):
+        chat = f"{phone(rng.randrange(args.technicians))}@c.us"
+        text = rng.choice(["mine", "status", f"note waiting {n}", "rx -21.5"])
+        out.append(json.dumps(hook.envelope("message", hook.message_payload(chat, text)))
+                   .encode())
+    return out
+
+
+async def _post_all(url: str, bodies: list[bytes], concurrency: int) -> float:
+    sem = asyncio.Semaphore(concurrency)
+    ok = 0
+    async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+        async def one(body: bytes) -> None:
+            nonlocal ok
+            async with sem, http.post(url, data=body,
+                                      headers={"Content-Type": "application/json"}) as resp:
+                await resp.read()
+                ok += resp.status == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(b) for b in bodies))
+        return ok / (time.perf_counter() - started)
+
+
+async def fire(port: int, args: argparse.Namespace) -> float:
+    url = f"http://127.0.0.1:{port}/webhooks/waha"
+    return await _post_all(url, _payloads(args, WebhookSender(url)), args.concurrency)
+
+
+async def baseline(url: str, args: argparse.Namespace) -> float:
+    """The same generator against the bare handler, in its own process like serve."""
+    port = free_port()
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bench" / "baseline_server.py"), dsn, str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        target = f"http://127.0.0.1:{port}/webhooks/waha"
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.post(target, data=b"{}") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.05)
+        return await _post_all(target, _payloads(args, WebhookSender(target)),
+                               args.concurrency)
+    finally:
+        proc.terminate()
+        await proc.wait()
 
 
 async def drive(args: argparse.Namespace, port: int, sink: ReplySink) -> dict:
