@@ -167,7 +167,7 @@ class SlackDoor:
         await ack()
         approve = action["action_id"] == "risk_approve"
         try:
-            risk_id = int(action.get("value", ""))
+            risk_id = int(str(action.get("value", "")))
         except ValueError:
             await respond(text="That button carries no risk acceptance.", replace_original=False,
                           response_type="ephemeral")
@@ -225,7 +225,7 @@ class SlackDoor:
                 return
             actor = Actor(user, Channel.SLACK)
             try:
-                ticket = await ticket_service.find(uow, action.get("value", ""),
+                ticket = await ticket_service.find(uow, str(action.get("value", "")),
                                                    for_update=True)
                 if action["action_id"] == "sla_ack":
                     await sla_engine.acknowledge_alert(uow, ctx, actor, ticket)
