@@ -168,6 +168,8 @@ class SlackDoor:
         approve = action["action_id"] == "risk_approve"
         try:
             risk_id = int(str(action.get("value", "")))
+            if not 0 < risk_id < 2**63:
+                raise ValueError(risk_id)
         except ValueError:
             await respond(text="That button carries no risk acceptance.", replace_original=False,
                           response_type="ephemeral")
