@@ -354,10 +354,14 @@ def cmd_import_weekly(args: argparse.Namespace, settings: Settings) -> int:
             print(f"\r{n} rows read", end="", file=sys.stderr, flush=True)
 
     async def work(container: Any) -> int:
-        summary = await import_weekly(container.uow, container.context(),
-                                      Actor(None, Channel.IMPORT), sheet.rows, sheet.columns,
-                                      filename=path.name, dry_run=args.dry_run,
-                                      progress=progress)
+        try:
+            summary = await import_weekly(container.uow, container.context(),
+                                          Actor(None, Channel.IMPORT), sheet.rows,
+                                          sheet.columns, filename=path.name,
+                                          dry_run=args.dry_run, progress=progress)
+        except WorkbookError as exc:
+            # Damage found part-way: the rows before it were applied (and can be re-imported).
+            raise CliError(f"{path}: {exc}") from None
         if show:
             print(file=sys.stderr)
         _print_report(summary.to_json())

@@ -1,36 +1,40 @@
-"""One weekly-report row, checked and made typed (SPEC 7). Pure: no workbook library here."""
+"""One weekly-report row, checked and made typed (SPEC 7). Pure: no workbook library here, so
+the same rules apply to an .xlsx, a .csv or anything else that hands us cells by column name."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from domain import refs
 from domain.enums import FaultCause, Priority, Status, TicketType, parse_priority
 
-# Human forms of the statuses seen in reports, beyond the contract values themselves.
-_STATUS_WORDS = {"new": Status.OPEN, "in progress": Status.IN_PROGRESS,
-                 "pending qa": Status.PENDING_QA, "qa approved": Status.QA_APPROVED,
-                 "qa rejected": Status.QA_REJECTED, "on hold": Status.ON_HOLD,
-                 "handed to maintenance": Status.HANDED_TO_MAINTENANCE, "done": Status.CLOSED,
-                 "resolved": Status.CLOSED, "canceled": Status.CANCELLED}
-_TYPE_WORDS = {"installation": TicketType.NEW_INSTALLATION, "fault": TicketType.MAINTENANCE,
-               "new installation": TicketType.NEW_INSTALLATION,
-               "ont swap": TicketType.ONT_SWAP}
+E = TypeVar("E", bound=StrEnum)
+
+# Free-text columns copied as they are (stripped); key in RawRow.values == ImportRow attribute.
+_TEXT_COLUMNS = ("title", "description", "pole", "pon", "zone", "project", "address",
+                 "assigned_to", "contractor")
+_DATE_FORMATS = ("%d/%m/%Y",)  # day-first, as South African sheets write it; ISO handled apart
 
 
 class RawRowLike(Protocol):
-    row_number: int
-    values: dict[str, Any]
+    """A sheet row as the reader hands it out: Excel's row number and cells by canonical name."""
+
+    @property
+    def row_number(self) -> int: ...
+
+    @property
+    def values(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
 class RowIssue:
-    row_number: int
-    column: str
+    row_number: int  # as Excel shows it
+    column: str  # the header text as found in the file, else the canonical name
     reason: str
 
     def to_json(self) -> dict[str, Any]:
@@ -62,11 +66,18 @@ class ImportRow:
 
 @dataclass
 class RowResult:
+    """Either `row` (valid) or `errors` (at least one); never both."""
+
     row: ImportRow | None
     errors: list[RowIssue]
 
+    @property
+    def ok(self) -> bool:
+        return self.row is not None
+
 
 def _text(value: Any) -> str | None:
+    """Cell -> stripped text, None when empty. Whole floats lose the `.0` Excel gives them."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -75,96 +86,129 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def parse_status(text: str) -> Status | None:
-    word = " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
-    if word in _STATUS_WORDS:
-        return _STATUS_WORDS[word]
-    try:
-        return Status(word.replace(" ", "_"))
-    except ValueError:
-        return None
+def _word(text: str) -> str:
+    """`Pending QA`, `pending-qa`, ` Pending  QA ` -> `pending_qa`."""
+    return "_".join(text.lower().replace("-", " ").replace("_", " ").split())
 
 
-def parse_date(value: Any) -> date | None:
+def _closed_set(kind: type[E]) -> Callable[[str], E | None]:
+    def parse(text: str) -> E | None:
+        try:
+            return kind(_word(text))
+        except ValueError:
+            return None
+
+    return parse
+
+
+parse_status = _closed_set(Status)
+parse_ticket_type = _closed_set(TicketType)
+parse_fault_cause = _closed_set(FaultCause)
+
+
+def parse_date(value: Any) -> date:
+    """An Excel date, or text `22/11/2026` (day-first) or ISO `2026-11-22`; ValueError if not."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y", "%Y/%m/%d"):
+    if not isinstance(value, str):
+        # A bare number may be an unformatted Excel serial; guessing would be wrong as often
+        # as right, so the row says what it found instead.
+        raise ValueError(str(value))
+    text = value.strip()
+    for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
-            continue
-    raise ValueError(text)
+            pass
+    try:
+        return datetime.fromisoformat(text).date()  # also `2026-11-22 08:30` from exports
+    except ValueError:
+        raise ValueError(text) from None
 
 
-def validate_row(raw: RawRowLike, headers: dict[str, str] | None = None) -> RowResult:
-    headers = headers or {}
-    n = raw.row_number
+class _Checker:
+    """Collects a row's issues under the column names the sheet itself used."""
+
+    def __init__(self, row_number: int, headers: Mapping[str, str]) -> None:
+        self.row_number = row_number
+        self.headers = headers
+        self.errors: list[RowIssue] = []
+
+    def error(self, column: str, reason: str) -> None:
+        self.errors.append(RowIssue(self.row_number, self.headers.get(column, column), reason))
+
+    def choice(self, values: Mapping[str, Any], column: str, parse: Callable[[str], Any],
+               noun: str, allowed: str) -> Any:
+        text = _text(values.get(column))
+        if text is None:
+            return None
+        parsed = parse(text)
+        if parsed is None:
+            self.error(column, f"'{text}' is not {noun} ({allowed})")
+        return parsed
+
+
+def _allowed(kind: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in kind)
+
+
+def validate_row(raw: RawRowLike, headers: Mapping[str, str] | None = None) -> RowResult:
+    """Check one row against SPEC 7. `headers` (canonical -> header text) names the columns
+    in issues the way the sheet does; every problem of the row is reported, not just the first.
+    """
     v = raw.values
-    errors: list[RowIssue] = []
+    check = _Checker(raw.row_number, headers or {})
+    row = ImportRow(raw.row_number)
 
-    def issue(column: str, reason: str) -> None:
-        errors.append(RowIssue(n, headers.get(column, column), reason))
-
-    row = ImportRow(n)
     ref_text = _text(v.get("ref"))
-    if ref_text:
+    if ref_text is not None:
         row.ref = refs.normalise_ref(ref_text)
         if row.ref is None:
-            issue("ref", f"'{ref_text}' is not a ticket ref (FF000123)")
+            check.error("ref", f"'{ref_text}' is not a ticket ref (like FF000123)")
     ext = _text(v.get("external_ref"))
     row.external_ref = ext.upper() if ext else None
     dr_text = _text(v.get("dr"))
-    if dr_text:
+    if dr_text is not None:
         row.dr = refs.normalise_dr(dr_text)
         if row.dr is None:
-            issue("dr", f"'{dr_text}' is not a DR number (DR and 6 to 8 digits)")
-    if not ref_text and not ext and not dr_text:
-        issue("dr", "the row has neither a ref nor a DR number")
-    for key, attr in (("title", "title"), ("description", "description"), ("pole", "pole"),
-                      ("pon", "pon"), ("zone", "zone"), ("project", "project"),
-                      ("address", "address"), ("assigned_to", "assigned_to"),
-                      ("contractor", "contractor")):
-        setattr(row, attr, _text(v.get(key)))
-    text = _text(v.get("priority"))
-    if text:
-        row.priority = parse_priority(text)
-        if row.priority is None:
-            issue("priority", f"'{text}' is not a priority (low, normal, high, urgent, "
-                              "critical, P1-P4)")
-    text = _text(v.get("status"))
-    if text:
-        row.status = parse_status(text)
-        if row.status is None:
-            issue("status", f"'{text}' is not a status")
-    text = _text(v.get("type"))
-    if text:
-        word = text.lower().replace("-", " ")
-        row.ticket_type = _TYPE_WORDS.get(word)
-        if row.ticket_type is None:
-            try:
-                row.ticket_type = TicketType(word.replace(" ", "_"))
-            except ValueError:
-                issue("type", f"'{text}' is not a ticket type")
-    text = _text(v.get("fault_cause"))
-    if text:
-        try:
-            row.fault_cause = FaultCause(text.lower().replace(" ", "_").replace("-", "_"))
-        except ValueError:
-            issue("fault_cause", f"'{text}' is not a fault cause")
-    value = v.get("date")
-    if value not in (None, ""):
-        try:
-            row.date = parse_date(value)
-        except ValueError:
-            issue("date", f"'{value}' is not a date (22/11/2026 or 2026-11-22)")
-    return RowResult(None if errors else row, errors)
+            check.error("dr", f"'{dr_text}' is not a DR number (DR and 6 to 8 digits)")
+    if ref_text is None and ext is None and dr_text is None:
+        check.error("dr", "the row has neither a ref nor a DR number")
+
+    for column in _TEXT_COLUMNS:
+        setattr(row, column, _text(v.get(column)))
+    row.priority = check.choice(v, "priority", parse_priority, "a priority",
+                                _allowed(Priority) + ", medium, P1-P4")
+    row.status = check.choice(v, "status", parse_status, "a status", _allowed(Status))
+    row.ticket_type = check.choice(v, "type", parse_ticket_type, "a ticket type",
+                                   _allowed(TicketType))
+    row.fault_cause = check.choice(v, "fault_cause", parse_fault_cause, "a fault cause",
+                                   _allowed(FaultCause))
+    row.date = _date(v.get("date"), check)
+
+    if check.errors:
+        return RowResult(None, check.errors)
+    return RowResult(row, [])
+
+
+def _date(value: Any, check: _Checker) -> date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        check.error("date", f"'{value}' is not a date (22/11/2026 or 2026-11-22)")
+        return None
 
 
 def report_uid(dates: Iterable[date], fallback: date) -> str:
-    """`WR{year}-W{week}` from the week most of the rows' dates fall in."""
+    """`WR{iso year}-W{iso week}` of the week most of the rows' dates fall in (a tie goes to
+    the later week, so the name does not depend on row order); `fallback` when there are none."""
     weeks = Counter(d.isocalendar()[:2] for d in dates)
-    year, week = weeks.most_common(1)[0][0] if weeks else fallback.isocalendar()[:2]
+    if weeks:
+        year, week = max(weeks, key=lambda yw: (weeks[yw], yw))
+    else:
+        year, week = fallback.isocalendar()[:2]
     return f"WR{year}-W{week:02d}"

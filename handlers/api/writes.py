@@ -315,8 +315,13 @@ async def upload_weekly(request: web.Request) -> web.Response:
         return error_response(422, str(exc), code="invalid_workbook")
     container = request.app[CONTAINER]
     dry_run = request.query.get("dry_run", "").lower() in ("1", "true", "yes")
-    summary = await import_weekly(container.uow, container.context(), _actor(request),
-                                  sheet.rows, sheet.columns, filename=filename, dry_run=dry_run)
+    try:
+        summary = await import_weekly(container.uow, container.context(), _actor(request),
+                                      sheet.rows, sheet.columns, filename=filename,
+                                      dry_run=dry_run)
+    except WorkbookError as exc:
+        return error_response(422, f"{exc} Rows before the damage were applied; importing "
+                                   "again is safe.", code="invalid_workbook")
     _wake(request)
     return web.json_response(summary.to_json(), status=200 if dry_run else 201)
 
