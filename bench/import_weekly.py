@@ -16,16 +16,13 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import asyncpg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bench.common import DEFAULT_POSTGRES, scratch_database  # noqa: E402
 from bot.bootstrap import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from domain.context import Actor  # noqa: E402
@@ -72,7 +69,7 @@ async def one(url: str, path: Path) -> dict:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--file", default=str(SHARED / "data" / "weekly-report-large-10k.xlsx"))
-    parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -81,18 +78,8 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results["sqlite"] = await one(f"sqlite+aiosqlite:///{tmp}/bench.db", Path(args.file))
     if args.only != "sqlite":
-        name = f"tb_bench_{uuid.uuid4().hex[:8]}"
-        admin = make_url(args.postgres).set(drivername="postgresql").render_as_string(False)
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
-        try:
-            url = make_url(args.postgres).set(database=name).render_as_string(False)
+        async with scratch_database(args.postgres) as url:
             results["postgresql"] = await one(url, Path(args.file))
-        finally:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
     if args.json:
         print(json.dumps(results))
     else:

@@ -12,25 +12,16 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.common import DEFAULT_POSTGRES, free_port, scratch_database, wait_ready  # noqa: E402
 
 
 async def one_run(database_url: str, workdir: Path) -> float:
@@ -43,40 +34,22 @@ async def one_run(database_url: str, workdir: Path) -> float:
         sys.executable, "-m", "bot", "serve", cwd=workdir, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
-        async with aiohttp.ClientSession() as http:
-            while True:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
-                        if resp.status == 200:
-                            return time.perf_counter() - started
-                except aiohttp.ClientError:
-                    pass
-                if time.perf_counter() - started > 60:
-                    raise RuntimeError("serve did not become ready within 60 s")
-                await asyncio.sleep(0.01)
+        return await wait_ready(port) - started
     finally:
         proc.terminate()
         await proc.wait()
 
 
 async def pg_run(base_url: str) -> float:
-    name = f"tb_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(base_url).set(database=name).render_as_string(False)
+    async with scratch_database(base_url) as url:
         with tempfile.TemporaryDirectory() as tmp:
             return await one_run(url, Path(tmp))
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     results: dict[str, list[float]] = {"sqlite": [], "postgresql": []}

@@ -17,17 +17,15 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import DEFAULT_POSTGRES, scratch_database  # noqa: E402
 from bot.bootstrap import build  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from domain.enums import Priority  # noqa: E402
@@ -42,59 +40,51 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=1_000)
-    parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    name = f"tb_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_url(args.postgres).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = make_url(args.postgres).set(database=name).render_as_string(False)
-    now = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
-    container = build(Settings(database_url=url, media_dir=tempfile.mkdtemp(),
-                               slack_sla_channel="C0SLA"), clock=lambda: now)
-    try:
-        await migrate(container.engine)
-        async with container.uow() as uow:
-            ctx = container.context()
-            for i in range(3):
-                await add_user(uow, ctx, NewUser(f"Supervisor {i}", "supervisor",
-                                                 f"08255500{i:02d}"))
-            await uow.commit()
-        policy = DEFAULT_POLICIES[Priority.CRITICAL].to_dict()
-        started = now - timedelta(minutes=35)
-        rows = []
-        for n in range(1, args.open + 1):
-            due = n <= args.due
-            start = started if due else now - timedelta(minutes=1)
-            rows.append({
-                "ref": f"FF{n:06d}", "title": f"fault {n}", "ticket_type": "maintenance",
-                "source": "api", "priority": "critical", "status": "open",
-                "created_at": start, "updated_at": start, "sla_policy": policy,
-                "sla_started_at": start, "response_due_at": start + timedelta(minutes=30),
-                "resolution_due_at": start + timedelta(hours=6),
-                # due ones now; the rest at their near-breach moment, days away
-                "sla_next_check_at": now - timedelta(minutes=5) if due
-                else now + timedelta(days=2),
-                "dr_known": False, "qa_ready": False, "rectification_count": 0,
-                "conditional_approval": False, "is_infrastructure": False,
-            })
-        async with container.engine.begin() as c:
-            for i in range(0, len(rows), 5000):
-                await c.execute(insert(t.tickets), rows[i:i + 5000])
-            await c.execute(text("ANALYZE tickets"))
-        t0 = time.perf_counter()
-        report = await sweep(container.uow, container.context())
-        elapsed = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        again = await sweep(container.uow, container.context())
-        idle = time.perf_counter() - t1
-    finally:
-        await container.close()
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    async with scratch_database(args.postgres) as url:
+        now = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+        container = build(Settings(database_url=url, media_dir=tempfile.mkdtemp(),
+                                   slack_sla_channel="C0SLA"), clock=lambda: now)
+        try:
+            await migrate(container.engine)
+            async with container.uow() as uow:
+                ctx = container.context()
+                for i in range(3):
+                    await add_user(uow, ctx, NewUser(f"Supervisor {i}", "supervisor",
+                                                     f"08255500{i:02d}"))
+                await uow.commit()
+            policy = DEFAULT_POLICIES[Priority.CRITICAL].to_dict()
+            started = now - timedelta(minutes=35)
+            rows = []
+            for n in range(1, args.open + 1):
+                due = n <= args.due
+                start = started if due else now - timedelta(minutes=1)
+                rows.append({
+                    "ref": f"FF{n:06d}", "title": f"fault {n}", "ticket_type": "maintenance",
+                    "source": "api", "priority": "critical", "status": "open",
+                    "created_at": start, "updated_at": start, "sla_policy": policy,
+                    "sla_started_at": start, "response_due_at": start + timedelta(minutes=30),
+                    "resolution_due_at": start + timedelta(hours=6),
+                    # due ones now; the rest at their near-breach moment, days away
+                    "sla_next_check_at": now - timedelta(minutes=5) if due
+                    else now + timedelta(days=2),
+                    "dr_known": False, "qa_ready": False, "rectification_count": 0,
+                    "conditional_approval": False, "is_infrastructure": False,
+                })
+            async with container.engine.begin() as c:
+                for i in range(0, len(rows), 5000):
+                    await c.execute(insert(t.tickets), rows[i:i + 5000])
+                await c.execute(text("ANALYZE tickets"))
+            t0 = time.perf_counter()
+            report = await sweep(container.uow, container.context())
+            elapsed = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            again = await sweep(container.uow, container.context())
+            idle = time.perf_counter() - t1
+        finally:
+            await container.close()
     result = {"open": args.open, "due": args.due, "looked_at": report.looked_at,
               "announced": len(report.announcements), "sweep_s": round(elapsed, 3),
               "idle_sweep_s": round(idle, 4), "idle_looked_at": again.looked_at}

@@ -12,30 +12,21 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bench.common import DEFAULT_POSTGRES, free_port, scratch_database, wait_ready  # noqa: E402
 from tests.fakes.slack import FakeSlack, SlackSigner  # noqa: E402
 
 SECRET = "bench-signing-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -54,19 +45,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    name = f"tb_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_url(args.postgres).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = make_url(args.postgres).set(database=name).render_as_string(False)
     tmp = Path(tempfile.mkdtemp())
     port = free_port()
-    async with FakeSlack() as slack:
+    async with scratch_database(args.postgres) as url, FakeSlack() as slack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TICKETBOT_", "SLACK_"))}
         env.update({"PYTHONPATH": str(ROOT), "TICKETBOT_DATABASE_URL": url,
                     "TICKETBOT_PORT": str(port), "SLACK_BOT_TOKEN": slack.token,
@@ -78,13 +63,11 @@ async def main() -> None:
             sys.executable, "-m", "bot", "serve", cwd=tmp, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
+            await wait_ready(port)
             result = await drive(args, port, slack)
         finally:
             server.terminate()
             await server.wait()
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
     if args.json:
         print(json.dumps(result))
     else:
@@ -99,14 +82,6 @@ async def drive(args: argparse.Namespace, port: int, slack: FakeSlack) -> dict:
     signer = SlackSigner(SECRET)
     endpoint = f"http://127.0.0.1:{port}/slack/events"
     async with aiohttp.ClientSession() as http:
-        for _ in range(400):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
-                    if r.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
         acks: list[float] = []
         rounds: list[float] = []  # until all of a round's ephemeral answers had arrived
         texts = ["new DR1769155 high no light on ONT", "list open", "show FF000001", "help",

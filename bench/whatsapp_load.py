@@ -18,7 +18,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,6 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-import asyncpg
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
@@ -35,13 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bench.common import DEFAULT_POSTGRES, free_port, scratch_database, wait_ready  # noqa: E402
 from tests.fakes.waha import WebhookSender  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ReplySink:
@@ -70,16 +63,6 @@ class ReplySink:
                                  status=201)
 
 
-async def prepare_database(base_url: str, technicians: int) -> tuple[str, str]:
-    name = f"tb_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = make_url(base_url).set(database=name).render_as_string(False)
-    return name, url
-
-
 def cli(url: str, *args: str) -> None:
     import subprocess
 
@@ -98,13 +81,17 @@ async def main() -> None:
     parser.add_argument("--technicians", type=int, default=200)
     parser.add_argument("--messages", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", metavar="SVG",
                         help="record serve with py-spy into this file (absolute path)")
     args = parser.parse_args()
+    async with scratch_database(args.postgres) as url:
+        result = await run(args, url)
+    report(result)
 
-    dbname, url = await prepare_database(args.postgres, args.technicians)
+
+async def run(args: argparse.Namespace, url: str) -> dict:
     tmp = Path(tempfile.mkdtemp())
     people = tmp / "people.csv"
     with people.open("w", newline="") as fh:
@@ -136,15 +123,7 @@ async def main() -> None:
         *command, cwd=tmp, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(400):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.05)
+        await wait_ready(port)
         result = await drive(args, port, sink)
         result["accepted_per_s_open"] = await fire(port, args)
         result["baseline_per_s"] = await baseline(url, args)
@@ -154,11 +133,12 @@ async def main() -> None:
         server.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
         await server.wait()
         await sink_runner.cleanup()
-        admin = make_url(args.postgres).set(drivername="postgresql").render_as_string(False)
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        await conn.close()
-    if args.json:
+    result["json"] = args.json
+    return result
+
+
+def report(result: dict) -> None:
+    if result.pop("json"):
         print(json.dumps(result))
     else:
         print(f"{result['messages']} messages from {result['technicians']} technicians, "

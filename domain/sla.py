@@ -183,12 +183,3 @@ def due_times(policy: SlaPolicy, business: BusinessCalendar, started_at: datetim
         reach(cal, started_at, policy.response_minutes, holds, now),
         reach(cal, started_at, policy.resolution_minutes, holds, now),
     )
-
-
-def escalation_times(policy: SlaPolicy, business: BusinessCalendar, started_at: datetime,
-                     holds: Sequence[Hold], levels: int) -> list[datetime]:
-    """Level 1 is the response breach; each further level one response-span later."""
-    cal = calendar_for(policy.calendar, business)
-    now = _latest(holds, started_at)
-    return [reach(cal, started_at, policy.response_minutes * k, holds, now)
-            for k in range(1, levels + 1)]

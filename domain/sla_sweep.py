@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.calendar import BusinessCalendar, calendar_for
-from domain.enums import Role, TimerState
+from domain.enums import TimerState
 from domain.sla import Hold, SlaPolicy, reach, ticket_timers
 
 NEAR_BREACH, BREACH, ESCALATION = "near_breach", "breach", "escalation"
@@ -37,12 +37,6 @@ class SweepDecision:
     announce: list[Milestone]  # the latest passed milestone per timer: gets a message
     record: list[Milestone]  # every newly passed milestone: recorded as announced
     next_check_at: datetime | None
-
-    def role_for(self, milestone: Milestone, policy: SlaPolicy) -> Role | None:
-        if milestone.level < 1:
-            return None
-        chain = policy.escalation_chain
-        return chain[milestone.level - 1] if milestone.level - 1 < len(chain) else None
 
 
 def milestones(policy: SlaPolicy, business: BusinessCalendar, started_at: datetime,

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -139,5 +139,3 @@ class WhatsAppTransport:
     async def deliver(self, message: dict[str, Any]) -> Sent:
         return await self.client.send(message["address"], message["text"])
 
-
-AwaitableFactory = Callable[[], Awaitable[None]]

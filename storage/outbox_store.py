@@ -102,11 +102,6 @@ async def mark_failed(s: AsyncSession, message_id: int, error: str) -> None:
     await s.commit()
 
 
-async def external_id_of(s: AsyncSession, message_id: int) -> str | None:
-    row = (await s.execute(select(_o.external_id).where(_o.id == message_id))).first()
-    return row[0] if row else None
-
-
 async def listing(s: AsyncSession, *, failed: bool, limit: int = 200) -> list[dict[str, Any]]:
     statuses = ("failed",) if failed else ("pending", "sending")
     rows = (

@@ -3,28 +3,19 @@ missing fields. The service answers 2xx or 4xx, never a 500, and keeps running."
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import socket
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import create_app
-from bot.bootstrap import build
 from bot.config import Settings
-from storage.migrate import migrate
+from tests.e2e.live import LiveApp
 from tests.seed import seed_people
 
 HMAC_KEY = "hostile-hmac"
@@ -50,62 +41,23 @@ envelopes = st.fixed_dictionaries(
               "timestamp": json_values, "me": json_values})
 
 
-class Live:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-
-    def run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._start())
-        self.ready.set()
-        self.loop.run_forever()
-
-    async def _start(self) -> None:
-        dead = "http://127.0.0.1:9/"  # outbound calls fail fast; inbound is what we test
-        container = build(Settings(
-            database_url=f"sqlite+aiosqlite:///{self.root / 'hostile.db'}",
-            media_dir=str(self.root / "media"), waha_url=dead, waha_api_key="k",
-            waha_webhook_hmac_key=HMAC_KEY, slack_bot_token="xoxb-1",
-            slack_signing_secret=SECRET, slack_api_url=dead + "api/"))
-        await migrate(container.engine)
-        await seed_people(container)
-        self.runner = web.AppRunner(create_app(container, run_worker=False))
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
-
-    def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
-                                         headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as resp:
-                return resp.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    app = Live(tmp_path_factory.mktemp("hostile"))
-    thread = threading.Thread(target=app.run, daemon=True)
-    thread.start()
-    assert app.ready.wait(30)
-    yield app
-    app.stop()
-    thread.join(10)
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    root = tmp_path_factory.mktemp("hostile")
+    dead = "http://127.0.0.1:9/"  # outbound calls fail fast; inbound is what we test
+    app = LiveApp(Settings(
+        database_url=f"sqlite+aiosqlite:///{root / 'hostile.db'}",
+        media_dir=str(root / "media"), waha_url=dead, waha_api_key="k",
+        waha_webhook_hmac_key=HMAC_KEY, slack_bot_token="xoxb-1",
+        slack_signing_secret=SECRET, slack_api_url=dead + "api/"),
+        lambda container: seed_people(container))
+    with app.running():
+        yield app
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(envelopes)
-def test_hostile_waha_envelopes(live: Live, envelope: dict) -> None:
+def test_hostile_waha_envelopes(live: LiveApp, envelope: dict) -> None:
     body = json.dumps(envelope).encode()
     signature = hmac.new(HMAC_KEY.encode(), body, hashlib.sha512).hexdigest()
     status = live.post("/webhooks/waha", body, {"Content-Type": "application/json",
@@ -122,7 +74,7 @@ def slack_headers(body: bytes, content_type: str) -> dict[str, str]:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.text(max_size=5000), st.sampled_from(["U0SUP00001", "U0NOBODY", ""]))
-def test_hostile_slash_commands(live: Live, text: str, user: str) -> None:
+def test_hostile_slash_commands(live: LiveApp, text: str, user: str) -> None:
     body = urlencode({"command": "/ticket", "text": text, "user_id": user,
                       "team_id": "T1", "channel_id": "C1", "trigger_id": "1.2",
                       "response_url": "http://127.0.0.1:9/r"}).encode()
@@ -134,11 +86,11 @@ def test_hostile_slash_commands(live: Live, text: str, user: str) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(json_values, st.sampled_from(["risk_approve", "risk_reject", "sla_ack",
                                      "ticket_take"]))
-def test_hostile_button_payloads(live: Live, value: object, action_id: str) -> None:
+def test_hostile_button_payloads(live: LiveApp, value: object, action_id: str) -> None:
     payload = {"type": "block_actions", "user": {"id": "U0MGR00001"},
                "team": {"id": "T1"}, "actions": [{"action_id": action_id, "value": value}],
                "response_url": "http://127.0.0.1:9/r", "container": {}, "channel": {"id": "C"}}
-    body = f"payload={urllib.parse.quote(json.dumps(payload))}".encode()
+    body = f"payload={quote(json.dumps(payload))}".encode()
     status = live.post("/slack/events", body,
                        slack_headers(body, "application/x-www-form-urlencoded"))
     assert status < 500

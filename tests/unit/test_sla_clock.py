@@ -16,10 +16,10 @@ from domain.sla import (
     Hold,
     SlaPolicy,
     due_times,
-    escalation_times,
     ticket_timers,
     timer,
 )
+from domain.sla_sweep import milestones
 
 JHB = ZoneInfo("Africa/Johannesburg")
 CAL = BusinessCalendar("Africa/Johannesburg")
@@ -122,7 +122,8 @@ def test_ticket_timers_for_a_weekend_business_ticket() -> None:
 
 def test_escalation_times_step_by_response_span() -> None:
     start = at(2026, 11, 17, 9)
-    times = escalation_times(DEFAULT_POLICIES[Priority.CRITICAL], CAL, start, [], 3)
+    stones = milestones(DEFAULT_POLICIES[Priority.CRITICAL], CAL, start, [], "response", start)
+    times = [m.at for m in stones if m.level >= 1]
     assert times == [start + timedelta(minutes=30 * k) for k in (1, 2, 3)]
 
 
