@@ -109,7 +109,7 @@ async def _run(uow: Any, ctx: Any, actor: Actor, inbound: Inbound) -> ChatReply:
         command = grammar.parse(inbound.text, has_media=inbound.has_media)
     except grammar.ParseError as exc:
         return ChatReply(f"{exc.message}\n{exc.usage}".strip())
-    savepoint = await uow.session.begin_nested()
+    savepoint = await uow.savepoint()
     try:
         reply = await execute(uow, ctx, actor, command, inbound)
     except DomainError as exc:

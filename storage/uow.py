@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,9 +27,15 @@ from domain.model import (
     User,
     VerificationStep,
 )
-from domain.ports import TicketQuery
+from domain.ports import EscalationRequest, TicketQuery
 from domain.refs import format_ref
 from storage import tables as t
+from storage.bulk import insert_rows
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """Slices that keep one statement under SQLite's bound-parameter limit."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class _Repo:
@@ -57,6 +64,54 @@ class SqlTickets(_Repo):
                 )
             ).scalar_one()
         return format_ref(int(n))
+
+    async def next_refs(self, count: int) -> list[str]:
+        """`count` consecutive-or-not refs in one round trip (imports take thousands)."""
+        if count <= 0:
+            return []
+        if self.dialect == "postgresql":
+            rows = await self.s.execute(
+                text("SELECT nextval('ticket_ref_seq') FROM generate_series(1, :n)"),
+                {"n": count})
+            return [format_ref(int(r[0])) for r in rows]
+        last = (
+            await self.s.execute(
+                update(t.counters)
+                .where(t.counters.c.name == "ticket_ref")
+                .values(value=t.counters.c.value + count)
+                .returning(t.counters.c.value)
+            )
+        ).scalar_one()
+        return [format_ref(n) for n in range(int(last) - count + 1, int(last) + 1)]
+
+    async def insert_many(self, tickets: Sequence[Ticket]) -> None:
+        """Store new tickets in one go and give each its id. They stay outside the session:
+        callers that go on to change them load them again (by_ref)."""
+        cols = [c.key for c in t.tickets.columns if c.key != "id"]
+        ids = await insert_rows(self.s, t.tickets,
+                                [{c: getattr(tk, c) for c in cols} for tk in tickets], ids=True)
+        for ticket, ticket_id in zip(tickets, ids, strict=True):
+            ticket.id = ticket_id
+
+    async def insert_steps(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Checklist rows as verification.step_rows gives them."""
+        await insert_rows(self.s, t.verification_steps, rows)
+
+    async def by_refs(self, refs: Sequence[str]) -> dict[str, Ticket]:
+        found: dict[str, Ticket] = {}
+        for part in _chunks(sorted(set(refs))):
+            stmt = select(Ticket).where(t.tickets.c.ref.in_(part))
+            found.update((tk.ref, tk) for tk in (await self.s.execute(stmt)).scalars())
+        return found
+
+    async def by_external_refs(self, external_refs: Sequence[str]) -> dict[str, Ticket]:
+        """The newest ticket of each external ref, as by_external_ref would answer."""
+        found: dict[str, Ticket] = {}
+        for part in _chunks(sorted(set(external_refs))):
+            stmt = (select(Ticket).where(t.tickets.c.external_ref.in_(part))
+                    .order_by(t.tickets.c.id))
+            found.update((tk.external_ref, tk) for tk in (await self.s.execute(stmt)).scalars())
+        return found
 
     async def by_ref(self, ref: str, *, for_update: bool = False) -> Ticket | None:
         stmt = select(Ticket).where(t.tickets.c.ref == ref)
@@ -286,6 +341,7 @@ class SqlUsers(_Repo):
             found = Contractor(name=name.strip())
             self.s.add(found)
             await self.s.flush()
+            cache[name.lower()] = found
         return found
 
     async def contractor_by_id(self, contractor_id: int) -> Contractor | None:
@@ -319,6 +375,13 @@ class SqlProjects(_Repo):
 class SqlDrs(_Repo):
     async def get(self, dr_number: str) -> DrRecord | None:
         return await self.s.get(DrRecord, dr_number)
+
+    async def get_many(self, dr_numbers: Sequence[str]) -> dict[str, DrRecord]:
+        found: dict[str, DrRecord] = {}
+        for part in _chunks(sorted(set(dr_numbers))):
+            stmt = select(DrRecord).where(t.drs.c.dr_number.in_(part))
+            found.update((r.dr_number, r) for r in (await self.s.execute(stmt)).scalars())
+        return found
 
     async def upsert_many(self, records: Sequence[DrRecord]) -> int:
         if not records:
@@ -390,6 +453,30 @@ class SqlOutbox(_Repo):
         )
 
 
+class Savepoint:
+    """A nested transaction whose rollback leaves every loaded object readable again."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._nested: Any = None
+
+    async def begin(self) -> Savepoint:
+        self._nested = await self._session.begin_nested()
+        return self
+
+    async def commit(self) -> None:
+        await self._nested.commit()
+
+    async def rollback(self) -> None:
+        await self._nested.rollback()
+        # Rolling back a savepoint expires the objects it touched, and in async code an
+        # expired attribute cannot load itself later: read them back now, while we may.
+        for obj in list(self._session.identity_map.values()):
+            state = sa_inspect(obj)
+            if state.persistent and state.expired_attributes:
+                await self._session.refresh(obj)
+
+
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction; `commit()` ends it, leaving rolls it back."""
 
@@ -428,6 +515,11 @@ class SqlUnitOfWork:
         assert self.session is not None
         self.session.add(obj)
 
+    async def savepoint(self) -> Savepoint:
+        """`sp = await uow.savepoint()`, then `sp.commit()` or `sp.rollback()`."""
+        assert self.session is not None
+        return await Savepoint(self.session).begin()
+
     async def flush(self) -> None:
         assert self.session is not None
         await self.session.flush()
@@ -436,8 +528,8 @@ class SqlUnitOfWork:
         if rows:
             assert self.session is not None
             keys = sorted({k for row in rows for k in row})
-            await self.session.execute(t.audit_events.insert(),
-                                       [{k: row.get(k) for k in keys} for row in rows])
+            await insert_rows(self.session, t.audit_events,
+                              [{k: row.get(k) for k in keys} for row in rows])
 
     async def commit(self) -> None:
         assert self.session is not None
@@ -661,41 +753,49 @@ class SqlDigest(_Repo):
 
 
 class SqlFaults(_Repo):
-    async def count_since(self, field: str, value: str, since: datetime
-                          ) -> tuple[int, list[int]]:
+    async def tickets_since(self, field: str, values: Sequence[str], since: datetime
+                            ) -> dict[str, list[int]]:
+        """count_since for many values of one field at once: value -> ticket ids."""
         c = t.tickets.c
         column = c[field]
-        rows = (await self.s.execute(
-            select(c.id).where(column == value, c.created_at >= since,
-                               c.is_infrastructure.is_(False)))).all()
-        return len(rows), [r[0] for r in rows]
+        found: dict[str, list[int]] = {}
+        for part in _chunks(sorted(set(values))):
+            rows = await self.s.execute(
+                select(column, c.id).where(column.in_(part), c.created_at >= since,
+                                           c.is_infrastructure.is_(False)).order_by(c.id))
+            for value, ticket_id in rows:
+                found.setdefault(value, []).append(ticket_id)
+        return found
 
-    async def open_escalation(self, scope: str, value: str, count: int, threshold: int,
-                              ticket_ids: list[int], now: datetime) -> int | None:
-        known = self.__dict__.setdefault("_open", set())
-        if (scope, value) in known:
-            return None  # already open, as this transaction saw a moment ago
-        result = await self._open_escalation(scope, value, count, threshold, ticket_ids, now)
-        known.add((scope, value))
-        return result
-
-    async def _open_escalation(self, scope: str, value: str, count: int, threshold: int,
-                               ticket_ids: list[int], now: datetime) -> int | None:
-        """A new open escalation, or None when the scope has one: the unique open_scope
-        key decides, so two processes never both escalate one scope."""
+    async def open_escalations(self, wanted: Sequence[EscalationRequest], now: datetime
+                               ) -> dict[tuple[str, str], int]:
+        """open_escalation for many scopes in one statement; only the newly opened come
+        back, so a scope that already has an open escalation is never escalated twice."""
+        if not wanted:
+            return {}
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         stmt = (insert(t.escalations)
-                .values(scope_type=scope, scope_value=value, fault_count=count,
-                        threshold=threshold, contributing_tickets=ticket_ids, status="open",
-                        open_scope=f"{scope}:{value}", created_at=now)
                 .on_conflict_do_nothing(index_elements=["open_scope"])
-                .returning(t.escalations.c.id))
-        row = (await self.s.execute(stmt)).first()
-        return row[0] if row else None
+                .returning(t.escalations.c.id, t.escalations.c.open_scope))
+        rows = [{"scope_type": w.scope, "scope_value": w.value, "fault_count": w.count,
+                 "threshold": w.threshold, "contributing_tickets": w.ticket_ids,
+                 "status": "open", "open_scope": f"{w.scope}:{w.value}", "created_at": now}
+                for w in wanted]
+        opened: dict[tuple[str, str], int] = {}
+        for part in _chunks(rows, 200):
+            for escalation_id, open_scope in (await self.s.execute(stmt, part)).all():
+                scope, _, value = open_scope.partition(":")
+                opened[(scope, value)] = escalation_id
+        return opened
 
-    async def link(self, escalation_id: int, ticket_id: int) -> None:
-        await self.s.execute(update(t.escalations).where(t.escalations.c.id == escalation_id)
-                             .values(infrastructure_ticket_id=ticket_id))
+    async def link_many(self, links: Sequence[tuple[int, int]]) -> None:
+        """(escalation id, infrastructure ticket id) pairs."""
+        if links:
+            stmt = (update(t.escalations)
+                    .where(t.escalations.c.id == bindparam("escalation_id"))
+                    .values(infrastructure_ticket_id=bindparam("ticket_id")))
+            await self.s.execute(stmt, [{"escalation_id": e, "ticket_id": tk}
+                                        for e, tk in links])
 
 
 class SqlImports(_Repo):

@@ -3,6 +3,7 @@ statuses only move forward, through the workflow's guards. Safe to run twice."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,10 +19,13 @@ from domain.ports import UnitOfWork
 from domain.services import tickets as ticket_service
 from domain.services import work
 from domain.services.audit import record
+from domain.services.ticket_batches import create_many
+from domain.services.tickets import NewTicket
 from domain.weekly import ImportRow, RawRowLike, RowIssue, report_uid, validate_row
 from domain.workflow import FORWARD_ORDER
 
-CHUNK = 250
+log = logging.getLogger("ticketbot.imports")
+CHUNK = 1000  # rows per transaction: big enough to batch well, small enough to show progress
 
 
 @dataclass
@@ -91,22 +95,137 @@ async def import_weekly(
 
 async def _apply_chunk(uow_factory: Callable[[], Any], ctx: Context, actor: Actor,
                        rows: list[ImportRow], summary: ImportSummary, dry_run: bool) -> None:
-    async with uow_factory() as uow:
+    try:
+        async with uow_factory() as uow:
+            outcomes = await _apply_batch(uow, ctx, actor, rows)
+            await (uow.rollback() if dry_run else uow.commit())
+    except Exception:  # the storage failed the batch as a whole
+        # Something no row check foresaw (a constraint, a dropped connection): the batch is
+        # rolled back and its rows go again one by one, so one bad row costs only itself.
+        log.warning("import %s: batch of %d rows failed; applying them one by one",
+                    summary.uid, len(rows), exc_info=True)
+        async with uow_factory() as uow:
+            outcomes = await _apply_one_by_one(uow, ctx, actor, rows)
+            await (uow.rollback() if dry_run else uow.commit())
+    for row, outcome in outcomes:
+        if isinstance(outcome, RowIssue):
+            summary.errors.append(outcome)
+            continue
+        summary.warnings.extend(row.warnings)
+        setattr(summary, outcome, getattr(summary, outcome) + 1)
+
+
+Outcome = tuple[ImportRow, "str | RowIssue"]
+
+
+async def _apply_one_by_one(uow: UnitOfWork, ctx: Context, actor: Actor,
+                            rows: list[ImportRow]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for row in rows:
+        row.warnings.clear()
+        savepoint = await uow.savepoint()
+        try:
+            outcome = await apply_row(uow, ctx, actor, row)
+        except DomainError as exc:
+            await savepoint.rollback()
+            outcomes.append((row, RowIssue(row.row_number, "row", exc.message)))
+            continue
+        await savepoint.commit()
+        outcomes.append((row, outcome))
+    return outcomes
+
+
+class _Batch:
+    """One chunk of rows in sheet order, with the new tickets written together at the end.
+
+    A row whose match could depend on a ticket still waiting to be written (the same external
+    ref twice in a sheet, or a DR-only row after a new ticket on that DR) waits for the next
+    pass, and so does every later row that could change its match: the outcome is the same
+    as applying the rows one by one."""
+
+    def __init__(self, uow: UnitOfWork, ctx: Context, actor: Actor) -> None:
+        self.uow, self.ctx, self.actor = uow, ctx, actor
+        self.people: dict[str, int | None] = {}
+
+    async def apply(self, rows: list[ImportRow]) -> list[Outcome]:
+        outcomes: dict[int, str | RowIssue] = {}
+        waiting = rows
+        while waiting:
+            waiting = await self._pass(waiting, outcomes)
+        return [(row, outcomes[id(row)]) for row in rows]
+
+    async def _pass(self, rows: list[ImportRow], outcomes: dict[int, str | RowIssue]
+                    ) -> list[ImportRow]:
+        by_ref = await self.uow.tickets.by_refs([r.ref for r in rows if r.ref])
+        by_ext = await self.uow.tickets.by_external_refs(
+            [r.external_ref for r in rows if r.external_ref and not r.ref])
+        new_rows: list[ImportRow] = []
+        news: list[NewTicket] = []
+        new_ext: set[str] = set()
+        new_dr: set[str] = set()
+        later: list[ImportRow] = []
+        later_ext: set[str] = set()
+        later_dr: set[str] = set()  # DRs of waiting DR-only rows
         for row in rows:
-            savepoint = await uow.session.begin_nested()
-            try:
-                outcome = await apply_row(uow, ctx, actor, row)
-            except DomainError as exc:
-                await savepoint.rollback()
-                summary.errors.append(RowIssue(row.row_number, "row", exc.message))
+            dr_only = not row.ref and not row.external_ref
+            if ((row.external_ref and row.external_ref in new_ext | later_ext)
+                    or (row.dr and row.dr in later_dr)
+                    or (dr_only and row.dr in new_dr)):
+                later.append(row)
+                if row.external_ref:
+                    later_ext.add(row.external_ref)
+                if dr_only and row.dr:
+                    later_dr.add(row.dr)
                 continue
-            await savepoint.commit()
-            summary.warnings.extend(row.warnings)
-            setattr(summary, outcome, getattr(summary, outcome) + 1)
-        if dry_run:
-            await uow.rollback()
-        else:
-            await uow.commit()
+            try:
+                ticket = await self._match(row, by_ref, by_ext)
+                if ticket is None:
+                    if row.ref:
+                        raise DomainError(f"No ticket {row.ref} to update.")
+                    news.append(await self._new_ticket(row))
+                    new_rows.append(row)
+                    if row.external_ref:
+                        new_ext.add(row.external_ref)
+                    if row.dr:
+                        new_dr.add(row.dr)
+                    continue
+                outcomes[id(row)] = await _update_row(self.uow, self.ctx, self.actor,
+                                                      ticket, row)
+            except DomainError as exc:
+                outcomes[id(row)] = RowIssue(row.row_number, "row", exc.message)
+        try:
+            made: list[Any] = await create_many(self.uow, self.ctx, self.actor, news)
+        except DomainError as exc:  # e.g. the importer may update tickets but not log them
+            made = [exc] * len(news)
+        for row, result in zip(new_rows, made, strict=True):
+            outcomes[id(row)] = (RowIssue(row.row_number, "row", result.message)
+                                 if isinstance(result, DomainError) else "created")
+        return later
+
+    async def _match(self, row: ImportRow, by_ref: dict[str, Ticket],
+                     by_ext: dict[str, Ticket]) -> Ticket | None:
+        if row.ref:
+            return by_ref.get(row.ref)
+        if row.external_ref:
+            return by_ext.get(row.external_ref)
+        if row.dr:
+            open_ = await self.uow.tickets.open_for_dr(row.dr)
+            if len(open_) == 1:
+                return open_[0]
+        return None
+
+    async def _new_ticket(self, row: ImportRow) -> NewTicket:
+        key = (row.assigned_to or "").lower()
+        if key not in self.people:
+            self.people[key] = await _person(self.uow, row.assigned_to)
+        return _new_ticket(row, self.ctx, self.people[key])
+
+
+async def _apply_batch(uow: UnitOfWork, ctx: Context, actor: Actor,
+                       rows: list[ImportRow]) -> list[Outcome]:
+    for row in rows:
+        row.warnings.clear()
+    return await _Batch(uow, ctx, actor).apply(rows)
 
 
 async def _find(uow: UnitOfWork, row: ImportRow) -> Ticket | None:
@@ -136,25 +255,58 @@ async def _person(uow: UnitOfWork, name: str | None) -> int | None:
     return people[0].id if len(people) == 1 else None
 
 
+def _new_ticket(row: ImportRow, ctx: Context, assignee: int | None) -> NewTicket:
+    return NewTicket(
+        title=row.title or row.description, description=row.description,
+        dr_number=row.dr, priority=row.priority or Priority.NORMAL,
+        ticket_type=row.ticket_type or TicketType.MAINTENANCE, source=Source.WEEKLY_REPORT,
+        external_ref=row.external_ref, assignee_id=assignee, status=row.status,
+        pole_number=row.pole, pon_number=row.pon, zone=row.zone, project=row.project,
+        address=row.address, contractor=row.contractor, created_at=_started(row, ctx),
+        fault_cause=row.fault_cause,
+        fault_cause_details=f"imported from the weekly report (row {row.row_number})")
+
+
 async def apply_row(uow: UnitOfWork, ctx: Context, actor: Actor, row: ImportRow) -> str:
-    """'created', 'updated' or 'unchanged'."""
+    """'created', 'updated' or 'unchanged', one row on its own."""
     ticket = await _find(uow, row)
     if ticket is None:
         if row.ref:
             raise DomainError(f"No ticket {row.ref} to update.")
-        assignee = await _person(uow, row.assigned_to)
-        created = await ticket_service.create_ticket(uow, ctx, actor, ticket_service.NewTicket(
-            title=row.title or row.description, description=row.description,
-            dr_number=row.dr, priority=row.priority or Priority.NORMAL,
-            ticket_type=row.ticket_type or TicketType.MAINTENANCE, source=Source.WEEKLY_REPORT,
-            external_ref=row.external_ref, assignee_id=assignee, status=row.status,
-            pole_number=row.pole, pon_number=row.pon, zone=row.zone, project=row.project,
-            address=row.address, contractor=row.contractor, created_at=_started(row, ctx),
-            fault_cause=row.fault_cause,
-            fault_cause_details=f"imported from the weekly report (row {row.row_number})"))
-        del created
+        new = _new_ticket(row, ctx, await _person(uow, row.assigned_to))
+        await ticket_service.create_ticket(uow, ctx, actor, new)
         return "created"
     return "updated" if await _update(uow, ctx, actor, ticket, row) else "unchanged"
+
+
+_FIELDS = (("title", "title"), ("description", "description"), ("pole_number", "pole"),
+           ("pon_number", "pon"), ("zone", "zone"), ("address", "address"),
+           ("external_ref", "external_ref"))
+
+
+def _would_change(ticket: Ticket, row: ImportRow) -> bool:
+    """Whether the row asks for anything the ticket does not already have; most rows of a
+    re-import do not, and they are answered without a write."""
+    if any(getattr(row, src) is not None and getattr(ticket, attr) != getattr(row, src)
+           for attr, src in _FIELDS):
+        return True
+    return bool((row.priority and row.priority is not ticket.priority)
+                or (row.fault_cause and row.fault_cause is not ticket.fault_cause)
+                or (row.status and row.status is not ticket.status))
+
+
+async def _update_row(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
+                      row: ImportRow) -> str:
+    if not _would_change(ticket, row):
+        return "unchanged"
+    savepoint = await uow.savepoint()
+    try:
+        changed = await _update(uow, ctx, actor, ticket, row)
+    except DomainError:
+        await savepoint.rollback()
+        raise
+    await savepoint.commit()
+    return "updated" if changed else "unchanged"
 
 
 async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
@@ -186,7 +338,7 @@ async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
                                          f"{ticket.ref} is {ticket.status.value}; an import "
                                          f"never moves it back to {row.status.value}"))
         else:
-            savepoint = await uow.session.begin_nested()
+            savepoint = await uow.savepoint()
             try:
                 await ticket_service.change_status(uow, ctx, actor, ticket, row.status)
                 await savepoint.commit()

@@ -3,13 +3,15 @@ ticket, never twice while that scope's escalation is open."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from domain.context import Actor, Context
 from domain.enums import Channel, Priority, Role, Source, TicketType
+from domain.errors import DomainError
 from domain.model import OutboundMessage, Ticket
-from domain.notify import notify_user
-from domain.ports import UnitOfWork
+from domain.notify import address_of, notify_user
+from domain.ports import EscalationRequest, UnitOfWork
 
 THRESHOLDS = {"pole": 3, "pon": 5, "zone": 10, "dr": 2}
 WINDOW = timedelta(days=30)
@@ -20,36 +22,63 @@ _TITLES = {"pole": "Infrastructure investigation: pole {}",
            "dr": "DR investigation: {}"}
 
 
+# More escalations than this from one batch (an import) reach the ops channel and each
+# contractor as one list instead of a message apiece.
+LIST_FROM = 4
+_LISTED = 20
+
+
 async def check(uow: UnitOfWork, ctx: Context, ticket: Ticket,
                 thresholds: dict[str, int] | None = None) -> list[Ticket]:
     """Run for every new (non-infrastructure) ticket; returns infrastructure tickets made."""
-    if ticket.is_infrastructure:
-        return []
+    return [infra for _, infra in await check_many(uow, ctx, [ticket], thresholds)]
+
+
+async def check_many(uow: UnitOfWork, ctx: Context, tickets: Sequence[Ticket],
+                     thresholds: dict[str, int] | None = None) -> list[tuple[Ticket, Ticket]]:
+    """check() for a batch of new tickets, a query per scope: (cause, infrastructure ticket)
+    pairs. The cause is the batch's latest ticket in the scope."""
     thresholds = thresholds or THRESHOLDS
-    made = []
+    candidates = [tk for tk in tickets if not tk.is_infrastructure]
+    wanted: list[EscalationRequest] = []
+    causes: dict[tuple[str, str], Ticket] = {}
     for scope, field in _FIELDS.items():
-        value = getattr(ticket, field)
-        if not value:
+        latest = {getattr(tk, field): tk for tk in candidates if getattr(tk, field)}
+        if not latest:
             continue
-        count, ticket_ids = await uow.faults.count_since(field, value, ctx.now - WINDOW)
-        if count < thresholds[scope]:
-            continue
-        escalation_id = await uow.faults.open_escalation(scope, value, count, thresholds[scope],
-                                                          ticket_ids, ctx.now)
-        if escalation_id is None:
-            continue  # this scope already has an open escalation
-        made.append(await _infrastructure_ticket(uow, ctx, ticket, scope, value, count,
-                                                 escalation_id))
-    return made
+        found = await uow.faults.tickets_since(field, list(latest), ctx.now - WINDOW)
+        for value, cause in latest.items():
+            ids = found.get(value, [])
+            if len(ids) >= thresholds[scope]:
+                wanted.append(EscalationRequest(scope, value, len(ids), thresholds[scope], ids))
+                causes[(scope, value)] = cause
+    opened = await uow.faults.open_escalations(wanted, ctx.now)
+    if not opened:
+        return []
+    from domain.services.ticket_batches import create_many
+
+    raised = [w for w in wanted if (w.scope, w.value) in opened]
+    news = [_infrastructure_ticket(causes[(w.scope, w.value)], w, opened[(w.scope, w.value)])
+            for w in raised]
+    made = await create_many(uow, ctx, Actor(None, Channel.SYSTEM), news)
+    pairs: list[tuple[Ticket, Ticket, EscalationRequest]] = []
+    for w, result in zip(raised, made, strict=True):
+        if isinstance(result, DomainError):  # built from our own tickets: cannot happen
+            raise result
+        pairs.append((causes[(w.scope, w.value)], result.ticket, w))
+    await uow.faults.link_many([(opened[(w.scope, w.value)], infra.id)
+                                for _, infra, w in pairs])
+    await _tell(uow, ctx, pairs)
+    return [(cause, infra) for cause, infra, _ in pairs]
 
 
-async def _infrastructure_ticket(uow: UnitOfWork, ctx: Context, cause: Ticket, scope: str,
-                                 value: str, count: int, escalation_id: int) -> Ticket:
-    from domain.services.tickets import NewTicket, create_ticket
+def _infrastructure_ticket(cause: Ticket, w: EscalationRequest, escalation_id: int):
+    from domain.services.tickets import NewTicket
 
-    new = NewTicket(
+    scope, value = w.scope, w.value
+    return NewTicket(
         title=_TITLES[scope].format(value),
-        description=f"{count} faults on {scope} {value} in the last 30 days "
+        description=f"{w.count} faults on {scope} {value} in the last 30 days "
                     f"(latest {cause.ref}).",
         priority=Priority.HIGH,
         ticket_type=TicketType.MAINTENANCE,
@@ -60,19 +89,55 @@ async def _infrastructure_ticket(uow: UnitOfWork, ctx: Context, cause: Ticket, s
         zone=cause.zone,
         infrastructure_of=escalation_id,
     )
-    created = await create_ticket(uow, ctx, Actor(None, Channel.SYSTEM), new)
-    infra = created.ticket
-    await uow.faults.link(escalation_id, infra.id)
-    text = (f"Repeat faults on {scope} {value}: {count} in 30 days. "
-            f"Infrastructure ticket {infra.ref} opened ({infra.title}).")
+
+
+def _line(infra: Ticket, w: EscalationRequest) -> str:
+    return f"• {w.scope} {w.value}: {w.count} faults → {infra.ref}"
+
+
+def _listing(head: str, lines: list[str]) -> str:
+    more = len(lines) - _LISTED
+    tail = [f"…and {more} more (the daily digest lists every open escalation)."] if more > 0 else []
+    return "\n".join([head, *lines[:_LISTED], *tail])
+
+
+async def _tell(uow: UnitOfWork, ctx: Context,
+                pairs: list[tuple[Ticket, Ticket, EscalationRequest]]) -> None:
+    """Tell the ops channel and the contractors whose work it was (SPEC 3.9)."""
+    one_by_one = len(pairs) < LIST_FROM
     ops = ctx.channels.get("ops")
-    if ops:
-        await uow.outbox.add(OutboundMessage(channel="slack", address=ops, text=text,
-                                             ticket_id=infra.id, template="escalation_created",
-                                             created_at=ctx.now, next_attempt_at=ctx.now))
-    if cause.contractor_id is not None:
-        for person in await uow.users.with_role(Role.CONTRACTOR.value):
-            if person.contractor_id == cause.contractor_id:
+    if ops and one_by_one:
+        for _, infra, w in pairs:
+            text = (f"Repeat faults on {w.scope} {w.value}: {w.count} in 30 days. "
+                    f"Infrastructure ticket {infra.ref} opened ({infra.title}).")
+            await uow.outbox.add(OutboundMessage(
+                channel="slack", address=ops, text=text, ticket_id=infra.id,
+                template="escalation_created", created_at=ctx.now, next_attempt_at=ctx.now))
+    elif ops:
+        text = _listing(f"Repeat faults: {len(pairs)} scopes reached their thresholds; "
+                        f"{len(pairs)} infrastructure tickets opened.",
+                        [_line(infra, w) for _, infra, w in pairs])
+        await uow.outbox.add(OutboundMessage(
+            channel="slack", address=ops, text=text, template="escalations_created",
+            created_at=ctx.now, next_attempt_at=ctx.now))
+    contractor_ids = {cause.contractor_id for cause, _, _ in pairs if cause.contractor_id}
+    if not contractor_ids:
+        return
+    for person in await uow.users.with_role(Role.CONTRACTOR.value):
+        if person.contractor_id not in contractor_ids:
+            continue
+        theirs = [(infra, w) for cause, infra, w in pairs
+                  if cause.contractor_id == person.contractor_id]
+        if one_by_one:
+            for infra, w in theirs:
                 await notify_user(uow, ctx.now, person, "escalation_created", infra,
-                                  scope_type=scope, scope_value=value, count=count, window=30)
-    return infra
+                                  scope_type=w.scope, scope_value=w.value, count=w.count,
+                                  window=30)
+            continue
+        target = address_of(person)
+        if target is not None:
+            text = _listing(f"Repeat faults on your work: {len(theirs)} infrastructure "
+                            f"tickets opened.", [_line(infra, w) for infra, w in theirs])
+            await uow.outbox.add(OutboundMessage(
+                channel=target[0], address=target[1], text=text,
+                template="escalations_created", created_at=ctx.now, next_attempt_at=ctx.now))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from domain import permissions, refs
+from domain.billing import apply_billing
 from domain.calendar import BusinessCalendar
 from domain.context import Actor, Context
 from domain.enums import (
@@ -21,7 +23,7 @@ from domain.enums import (
     TicketType,
 )
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.model import Note, Ticket, TicketHold, User
+from domain.model import Contractor, DrRecord, Note, Project, Ticket, TicketHold, User
 from domain.notify import notify_user
 from domain.permissions import Action
 from domain.ports import UnitOfWork
@@ -63,6 +65,7 @@ class NewTicket:
 class Created:
     ticket: Ticket
     warnings: list[str] = field(default_factory=list)
+    assignee: User | None = None
 
 
 def business_calendar(ctx: Context) -> BusinessCalendar:
@@ -102,13 +105,12 @@ async def find_visible(uow: UnitOfWork, actor: Actor, text: str, *, for_update: 
     return ticket
 
 
-async def _start_clock(uow: UnitOfWork, ctx: Context, ticket: Ticket, started: datetime,
-                       *, new: bool = False) -> None:
+async def _start_clock(uow: UnitOfWork, ctx: Context, ticket: Ticket, started: datetime
+                       ) -> None:
     policy = SlaPolicy.from_dict(await uow.policies.get(ticket.priority))
     ticket.sla_policy = policy.to_dict()
     ticket.sla_started_at = started
-    # A ticket being created has never been on hold: no holds to read.
-    await refresh_due_times(uow, ctx, ticket, [] if new else None)
+    await refresh_due_times(uow, ctx, ticket)
 
 
 async def refresh_due_times(uow: UnitOfWork, ctx: Context, ticket: Ticket,
@@ -139,27 +141,57 @@ async def holds_of(uow: UnitOfWork, ticket: Ticket) -> list[Hold]:
     return [Hold(h.started_at, h.ended_at) for h in await uow.tickets.holds(ticket.id)]
 
 
-async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTicket) -> Created:
-    if actor.user is not None:
-        permissions.require(actor.user, Action.CREATE)
-    warnings: list[str] = []
-    now = ctx.now
-    dr = None
-    if new.dr_number:
-        dr = refs.normalise_dr(new.dr_number)
-        if dr is None:
-            raise InvalidInput(f"'{new.dr_number}' is not a DR number (DR and 6 to 8 digits).")
-    record_ = await uow.drs.get(dr) if dr else None
-    project = None
-    project_name = new.project or (record_.project if record_ else None)
-    if project_name:
-        project = await uow.projects.by_name(project_name)
+@dataclass
+class Found:
+    """What the register and the people tables say about a ticket about to be logged."""
 
+    dr: str | None = None
+    record: DrRecord | None = None
+    project_name: str | None = None
+    project: Project | None = None
+    contractor: Contractor | None = None
+    assignee: User | None = None
+
+
+def dr_of(new: NewTicket) -> str | None:
+    if not new.dr_number:
+        return None
+    dr = refs.normalise_dr(new.dr_number)
+    if dr is None:
+        raise InvalidInput(f"'{new.dr_number}' is not a DR number (DR and 6 to 8 digits).")
+    return dr
+
+
+def default_assignee(actor: Actor) -> User | None:
+    # A technician who logs a fault is working it.
+    if actor.user is not None and actor.user.role is Role.TECHNICIAN:
+        return actor.user
+    return None
+
+
+def check_assignable(actor: Actor, user: User | None) -> User:
+    if user is None or not user.active:
+        raise NotFound("That person is not registered.")
+    if (
+        actor.user is not None
+        and user.id != actor.id
+        and not permissions.may_assign_to(actor.user, user)
+    ):
+        raise PermissionDenied(f"A {actor.user.role.value} may not assign work to {user.name}.")
+    return user
+
+
+def build_ticket(ctx: Context, actor: Actor, new: NewTicket, ref: str, found: Found,
+                 policy: SlaPolicy) -> tuple[Ticket, list[str]]:
+    """The new ticket, whole and not yet stored: register details, assignment, starting
+    status, SLA clock and billing. Pure, so one ticket and ten thousand are built alike."""
+    now = ctx.now
+    dr, record_, project = found.dr, found.record, found.project
     title = (new.title or new.description or "").strip()
     if not title:
         title = f"Fault at {dr}" if dr else "Fault"
     ticket = Ticket(
-        ref=await uow.tickets.next_ref(),
+        ref=ref,
         title=title[:300],
         description=new.description,
         ticket_type=new.ticket_type,
@@ -184,49 +216,75 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
         fault_cause=new.fault_cause,
         fault_cause_details=new.fault_cause_details if new.fault_cause else None,
     )
+    warnings: list[str] = []
     if dr and record_ is None:
         warnings.append(
             f"{dr} is not in the DR register: pole, PON, zone and address are unknown. "
             f"Send them with 'pole {ticket.ref} P-1234', 'pon {ticket.ref} PON-7'."
         )
-    if project_name and project is None:
+    if found.project_name and project is None:
         # Not the technician's problem to fix: it shows up as "project: null" for admins.
-        log.info("%s names project %r, which is not registered", dr, project_name)
-    if new.contractor:
-        contractor = await uow.users.contractor(new.contractor, create=True)
-        ticket.contractor_id = contractor.id if contractor else None
-
-    assignee = None
-    if new.assignee_id is not None:
-        assignee = await _assignable(uow, actor, new.assignee_id)
-    elif actor.user is not None and actor.user.role is Role.TECHNICIAN:
-        assignee = actor.user  # a technician who logs a fault is working it
+        log.info("%s names project %r, which is not registered", dr, found.project_name)
+    if found.contractor is not None:
+        ticket.contractor_id = found.contractor.id
+    assignee = found.assignee
     if assignee is not None:
         ticket.assignee_id = assignee.id
         ticket.contractor_id = assignee.contractor_id or ticket.contractor_id
         ticket.status = S.ASSIGNED
     if new.status is not None and new.status is not ticket.status:
         ticket.status = new.status  # imported work that already moved on outside the system
+    # A ticket being created has never been on hold: its clock runs from its start.
+    ticket.sla_policy = policy.to_dict()
+    ticket.sla_started_at = ticket.created_at
+    ticket.response_due_at, ticket.resolution_due_at = due_times(
+        policy, business_calendar(ctx), ticket.sla_started_at, []
+    )
+    _apply_status_side_effects(ticket, S.OPEN, ticket.status, now)
+    ticket.sla_next_check_at = next_sla_check(ticket)
+    apply_billing(ticket, project, record_, ctx.now.astimezone(ZoneInfo(ctx.timezone)).date())
+    return ticket, warnings
+
+
+def creation_events(ticket: Ticket, assignee: User | None
+                    ) -> list[tuple[AuditAction, object, object]]:
+    action = AuditAction.IMPORTED if ticket.source is Source.WEEKLY_REPORT else AuditAction.CREATED
+    events: list[tuple[AuditAction, object, object]] = [(action, None, _summary(ticket))]
+    if assignee is not None:
+        events.append((AuditAction.ASSIGNED, None, assignee.id))
+    return events
+
+
+async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTicket) -> Created:
+    if actor.user is not None:
+        permissions.require(actor.user, Action.CREATE)
+    found = Found(dr=dr_of(new))
+    found.record = await uow.drs.get(found.dr) if found.dr else None
+    found.project_name = new.project or (found.record.project if found.record else None)
+    if found.project_name:
+        found.project = await uow.projects.by_name(found.project_name)
+    if new.contractor:
+        found.contractor = await uow.users.contractor(new.contractor, create=True)
+    if new.assignee_id is not None:
+        found.assignee = check_assignable(actor, await uow.users.by_id(new.assignee_id))
+    else:
+        found.assignee = default_assignee(actor)
+    policy = SlaPolicy.from_dict(await uow.policies.get(new.priority))
+    ticket, warnings = build_ticket(ctx, actor, new, await uow.tickets.next_ref(), found, policy)
 
     await uow.tickets.add(ticket)
     await uow.flush()
     await uow.tickets.add_steps(steps_for_ticket(ticket.id, ticket.ticket_type))
-    await _start_clock(uow, ctx, ticket, ticket.created_at, new=True)
-    _apply_status_side_effects(ticket, S.OPEN, ticket.status, now)
-    ticket.sla_next_check_at = next_sla_check(ticket)
+    for action, old, value in creation_events(ticket, found.assignee):
+        record(uow, ctx, actor, ticket, action, old, value)
+    assignee = found.assignee
+    if assignee is not None and assignee.id != actor.id:
+        await notify_user(uow, ctx.now, assignee, "ticket_assigned", ticket)
     from domain.services.repeat_faults import check as check_repeat_faults
-    from domain.services.work import recompute_billing
 
-    await recompute_billing(uow, ctx, ticket)
-    action = AuditAction.IMPORTED if new.source is Source.WEEKLY_REPORT else AuditAction.CREATED
-    record(uow, ctx, actor, ticket, action, None, _summary(ticket))
-    if assignee is not None:
-        record(uow, ctx, actor, ticket, AuditAction.ASSIGNED, None, assignee.id)
-        if assignee.id != actor.id:
-            await notify_user(uow, now, assignee, "ticket_assigned", ticket)
     for infra in await check_repeat_faults(uow, ctx, ticket):
         warnings.append(f"Repeat faults here: infrastructure ticket {infra.ref} opened.")
-    return Created(ticket, warnings)
+    return Created(ticket, warnings, assignee)
 
 
 def _summary(ticket: Ticket) -> dict:
@@ -240,16 +298,7 @@ def _summary(ticket: Ticket) -> dict:
 
 
 async def _assignable(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
-    user = await uow.users.by_id(user_id)
-    if user is None or not user.active:
-        raise NotFound("That person is not registered.")
-    if (
-        actor.user is not None
-        and user.id != actor.id
-        and not permissions.may_assign_to(actor.user, user)
-    ):
-        raise PermissionDenied(f"A {actor.user.role.value} may not assign work to {user.name}.")
-    return user
+    return check_assignable(actor, await uow.users.by_id(user_id))
 
 
 async def assign(
