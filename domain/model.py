@@ -67,7 +67,11 @@ class DrRecord:
 
 
 @dataclass(eq=False)
-class Ticket:
+class TicketRecord:
+    """A ticket's fields as plain data. Ticket adds nothing but the database mapping, so a
+    batch of new tickets (an import) is built as records, without the mapping's cost on
+    every attribute."""
+
     ref: str
     title: str
     ticket_type: TicketType
@@ -124,6 +128,11 @@ class Ticket:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     id: int | None = None
+
+
+@dataclass(eq=False)
+class Ticket(TicketRecord):
+    """A ticket as the storage maps it (storage/orm.py)."""
 
 
 @dataclass(eq=False)

@@ -3,6 +3,7 @@ the same rules apply to an .xlsx, a .csv or anything else that hands us cells by
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -150,6 +151,7 @@ class _Checker:
         return parsed
 
 
+@functools.cache
 def _allowed(kind: type[StrEnum]) -> str:
     return ", ".join(member.value for member in kind)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, text, update
@@ -24,6 +25,7 @@ from domain.model import (
     RiskAcceptance,
     Ticket,
     TicketHold,
+    TicketRecord,
     User,
     VerificationStep,
 )
@@ -45,6 +47,9 @@ class _Repo:
     @property
     def dialect(self) -> str:
         return self.s.bind.dialect.name  # type: ignore[union-attr]
+
+
+_TICKET_COLUMNS = [c.key for c in t.tickets.columns if c.key != "id"]
 
 
 class SqlTickets(_Repo):
@@ -84,18 +89,21 @@ class SqlTickets(_Repo):
         ).scalar_one()
         return [format_ref(n) for n in range(int(last) - count + 1, int(last) + 1)]
 
-    async def insert_many(self, tickets: Sequence[Ticket]) -> None:
+    async def insert_many(self, tickets: Sequence[TicketRecord]) -> None:
         """Store new tickets in one go and give each its id. They stay outside the session:
         callers that go on to change them load them again (by_ref)."""
-        cols = [c.key for c in t.tickets.columns if c.key != "id"]
-        ids = await insert_rows(self.s, t.tickets,
-                                [{c: getattr(tk, c) for c in cols} for tk in tickets], ids=True)
+        values = attrgetter(*_TICKET_COLUMNS)
+        ids = await insert_rows(self.s, t.tickets, _TICKET_COLUMNS,
+                                [values(tk) for tk in tickets], ids=True)
         for ticket, ticket_id in zip(tickets, ids, strict=True):
             ticket.id = ticket_id
 
     async def insert_steps(self, rows: Sequence[dict[str, Any]]) -> None:
         """Checklist rows as verification.step_rows gives them."""
-        await insert_rows(self.s, t.verification_steps, rows)
+        if rows:
+            columns = list(rows[0])
+            values = itemgetter(*columns)
+            await insert_rows(self.s, t.verification_steps, columns, [values(r) for r in rows])
 
     async def by_refs(self, refs: Sequence[str]) -> dict[str, Ticket]:
         found: dict[str, Ticket] = {}
@@ -201,7 +209,12 @@ class SqlTickets(_Repo):
             .where(t.ticket_holds.c.ticket_id == ticket_id)
             .order_by(t.ticket_holds.c.started_at)
         )
-        return list((await self.s.execute(stmt)).scalars())
+        if any(isinstance(o, TicketHold) for o in self.s.new):
+            await self.s.flush()  # a hold added in this transaction must be seen
+        # Nothing else pending can change the answer, so pending changes wait for the commit
+        # (an import re-prioritising hundreds of tickets then writes them in one flush).
+        with self.s.no_autoflush:
+            return list((await self.s.execute(stmt)).scalars())
 
     async def add_hold(self, hold: TicketHold) -> None:
         self.s.add(hold)
@@ -527,9 +540,9 @@ class SqlUnitOfWork:
     async def insert_audit(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             assert self.session is not None
-            keys = sorted({k for row in rows for k in row})
-            await insert_rows(self.session, t.audit_events,
-                              [{k: row.get(k) for k in keys} for row in rows])
+            columns = sorted({k for row in rows for k in row})
+            await insert_rows(self.session, t.audit_events, columns,
+                              [tuple(row.get(k) for k in columns) for row in rows])
 
     async def commit(self) -> None:
         assert self.session is not None
@@ -753,6 +766,17 @@ class SqlDigest(_Repo):
 
 
 class SqlFaults(_Repo):
+    async def escalated(self, scope: str, values: Sequence[str]) -> set[str]:
+        """Which of these values already have an open escalation in this scope."""
+        c = t.escalations.c
+        found: set[str] = set()
+        for part in _chunks(sorted(set(values))):
+            keys = [f"{scope}:{value}" for value in part]  # open_scope is unique: indexed
+            rows = await self.s.execute(select(c.scope_value).where(
+                c.open_scope.in_(keys), c.status == "open"))
+            found.update(r[0] for r in rows)
+        return found
+
     async def tickets_since(self, field: str, values: Sequence[str], since: datetime
                             ) -> dict[str, list[int]]:
         """count_since for many values of one field at once: value -> ticket ids."""

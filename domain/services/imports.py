@@ -3,9 +3,12 @@ statuses only move forward, through the workflow's guards. Safe to run twice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -25,6 +28,7 @@ from domain.weekly import ImportRow, RawRowLike, RowIssue, report_uid, validate_
 from domain.workflow import FORWARD_ORDER
 
 log = logging.getLogger("ticketbot.imports")
+_YIELD_EVERY = 50
 CHUNK = 1000  # rows per transaction: big enough to batch well, small enough to show progress
 
 
@@ -55,7 +59,7 @@ async def import_weekly(
     uow_factory: Callable[[], Any],
     ctx: Context,
     actor: Actor,
-    rows: Iterable[RawRowLike],
+    rows: Iterable[RawRowLike] | AsyncIterable[RawRowLike],
     headers: dict[str, str],
     *,
     filename: str | None = None,
@@ -67,24 +71,43 @@ async def import_weekly(
                   channels=ctx.channels, import_uid=summary.uid)
     dates = []
     chunk: list[ImportRow] = []
-    for raw in rows:
-        summary.total += 1
-        result = validate_row(raw, headers)
-        if result.errors:
-            summary.errors.extend(result.errors)
-        elif result.row is not None:
-            if result.row.date:
-                dates.append(result.row.date)
-            chunk.append(result.row)
-        if len(chunk) >= CHUNK:
-            await _apply_chunk(uow_factory, ctx, actor, chunk, summary, dry_run)
-            chunk = []
-            if progress:
-                progress(summary.total)
-    if chunk:
-        await _apply_chunk(uow_factory, ctx, actor, chunk, summary, dry_run)
+    writing: asyncio.Future[None] | None = None  # the chunk being applied while we read on
+
+    async def hand_over(rows: list[ImportRow]) -> None:
+        nonlocal writing
+        if writing is not None:
+            await writing  # chunks apply in sheet order, one at a time
+        writing = asyncio.ensure_future(
+            _apply_chunk(uow_factory, ctx, actor, rows, summary, dry_run))
+
+    try:
+        async for raw in _each(rows):
+            summary.total += 1
+            result = validate_row(raw, headers)
+            if result.errors:
+                summary.errors.extend(result.errors)
+            elif result.row is not None:
+                if result.row.date:
+                    dates.append(result.row.date)
+                chunk.append(result.row)
+            if len(chunk) >= CHUNK:
+                await hand_over(chunk)
+                chunk = []
+                if progress:
+                    progress(summary.total)
+            elif summary.total % _YIELD_EVERY == 0:
+                # Reading the sheet is CPU work: between slices, the chunk before (waiting on
+                # the database) and the server's other requests get their turn.
+                await asyncio.sleep(0)
+        if chunk:
+            await hand_over(chunk)
+    finally:
+        if writing is not None:
+            await writing  # what was read before a damaged row is still applied
     if progress:
         progress(summary.total)
+    summary.errors.sort(key=lambda issue: issue.row_number)
+    summary.warnings.sort(key=lambda issue: issue.row_number)
     summary.report_uid = report_uid(dates, ctx.now.astimezone(ZoneInfo(ctx.timezone)).date())
     if not dry_run:
         async with uow_factory() as uow:
@@ -93,10 +116,34 @@ async def import_weekly(
     return summary
 
 
+@contextlib.asynccontextmanager
+async def _gc_paused() -> AsyncIterator[None]:
+    """No cyclic garbage collection while a chunk is applied: a chunk makes tens of thousands
+    of objects, and each collection would walk the whole (large) heap again. Memory stays
+    bounded by the chunk; what it leaves behind is collected when it ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+async def _each(rows: Iterable[RawRowLike] | AsyncIterable[RawRowLike]
+                ) -> AsyncIterator[RawRowLike]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
 async def _apply_chunk(uow_factory: Callable[[], Any], ctx: Context, actor: Actor,
                        rows: list[ImportRow], summary: ImportSummary, dry_run: bool) -> None:
     try:
-        async with uow_factory() as uow:
+        async with uow_factory() as uow, _gc_paused():
             outcomes = await _apply_batch(uow, ctx, actor, rows)
             await (uow.rollback() if dry_run else uow.commit())
     except Exception:  # the storage failed the batch as a whole
@@ -299,18 +346,19 @@ async def _update_row(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticke
                       row: ImportRow) -> str:
     if not _would_change(ticket, row):
         return "unchanged"
-    savepoint = await uow.savepoint()
-    try:
-        changed = await _update(uow, ctx, actor, ticket, row)
-    except DomainError:
-        await savepoint.rollback()
-        raise
-    await savepoint.commit()
-    return "updated" if changed else "unchanged"
+    return "updated" if await _update(uow, ctx, actor, ticket, row) else "unchanged"
 
 
 async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
                   row: ImportRow) -> bool:
+    """Apply the row's changes. Every refusal that would leave the row half-applied is
+    raised before the first change, so a batch needs no savepoint per row."""
+    new_priority = row.priority and row.priority is not ticket.priority
+    new_cause = row.fault_cause and row.fault_cause is not ticket.fault_cause
+    if new_priority:
+        ticket_service.check_priority(actor, ticket)
+    if new_cause:
+        work.check_fault_cause(actor, ticket)
     changes: dict[str, tuple[Any, Any]] = {}
     for attr, value in (("title", row.title), ("description", row.description),
                         ("pole_number", row.pole), ("pon_number", row.pon),
@@ -325,10 +373,12 @@ async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
                {k: old for k, (old, _) in changes.items()},
                {k: new for k, (_, new) in changes.items()})
     changed = bool(changes)
-    if row.priority and row.priority is not ticket.priority:
+    if new_priority:
+        assert row.priority is not None
         await ticket_service.set_priority(uow, ctx, actor, ticket, row.priority)
         changed = True
-    if row.fault_cause and row.fault_cause is not ticket.fault_cause:
+    if new_cause:
+        assert row.fault_cause is not None
         await work.set_fault_cause(uow, ctx, actor, ticket, row.fault_cause,
                                    f"imported from the weekly report (row {row.row_number})")
         changed = True
@@ -338,13 +388,17 @@ async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
                                          f"{ticket.ref} is {ticket.status.value}; an import "
                                          f"never moves it back to {row.status.value}"))
         else:
-            savepoint = await uow.savepoint()
+            # change_status refuses before it changes anything, except that a submission for
+            # QA records its readiness run first: only that one needs undoing on refusal.
+            savepoint = await uow.savepoint() if row.status is Status.PENDING_QA else None
             try:
                 await ticket_service.change_status(uow, ctx, actor, ticket, row.status)
-                await savepoint.commit()
+                if savepoint:
+                    await savepoint.commit()
                 changed = True
             except DomainError as exc:
-                await savepoint.rollback()
+                if savepoint:
+                    await savepoint.rollback()
                 row.warnings.append(RowIssue(row.row_number, "Status", exc.message))
     return changed
 

@@ -44,6 +44,9 @@ async def check_many(uow: UnitOfWork, ctx: Context, tickets: Sequence[Ticket],
     causes: dict[tuple[str, str], Ticket] = {}
     for scope, field in _FIELDS.items():
         latest = {getattr(tk, field): tk for tk in candidates if getattr(tk, field)}
+        # A scope with an open escalation is not escalated again: no need to count it.
+        for value in await uow.faults.escalated(scope, list(latest)):
+            del latest[value]
         if not latest:
             continue
         found = await uow.faults.tickets_since(field, list(latest), ctx.now - WINDOW)

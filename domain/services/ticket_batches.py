@@ -10,7 +10,7 @@ from domain import permissions
 from domain.context import Actor, Context
 from domain.enums import Priority
 from domain.errors import DomainError
-from domain.model import Ticket
+from domain.model import TicketRecord
 from domain.notify import notify_user
 from domain.permissions import Action
 from domain.ports import UnitOfWork
@@ -45,14 +45,15 @@ async def create_many(uow: UnitOfWork, ctx: Context, actor: Actor,
     todo = [i for i, r in enumerate(results) if isinstance(r, Found)]
     refs = await uow.tickets.next_refs(len(todo))
     policies: dict[Priority, SlaPolicy] = {}
-    tickets: list[Ticket] = []
+    tickets: list[TicketRecord] = []
     for i, ref in zip(todo, refs, strict=True):
         new, found = news[i], results[i]
         assert isinstance(found, Found)
         if new.priority not in policies:
             policies[new.priority] = SlaPolicy.from_dict(await uow.policies.get(new.priority))
-        ticket, warnings = build_ticket(ctx, actor, new, ref, found, policies[new.priority])
-        results[i] = Created(ticket, warnings, assignee=found.assignee)
+        ticket, warnings = build_ticket(ctx, actor, new, ref, found, policies[new.priority],
+                                        TicketRecord)
+        results[i] = Created(ticket, warnings, assignee=found.assignee)  # type: ignore[arg-type]
         tickets.append(ticket)
 
     await uow.flush()  # earlier ORM changes of this transaction go first

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from domain import permissions, refs
@@ -23,7 +24,16 @@ from domain.enums import (
     TicketType,
 )
 from domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from domain.model import Contractor, DrRecord, Note, Project, Ticket, TicketHold, User
+from domain.model import (
+    Contractor,
+    DrRecord,
+    Note,
+    Project,
+    Ticket,
+    TicketHold,
+    TicketRecord,
+    User,
+)
 from domain.notify import notify_user
 from domain.permissions import Action
 from domain.ports import UnitOfWork
@@ -33,6 +43,7 @@ from domain.verification import steps_for_ticket
 from domain.workflow import GuardContext, check_reopen, check_transition, reopen_target
 
 S = Status
+T = TypeVar("T", bound=TicketRecord)
 log = logging.getLogger("ticketbot.tickets")
 
 
@@ -63,7 +74,7 @@ class NewTicket:
 
 @dataclass
 class Created:
-    ticket: Ticket
+    ticket: Ticket  # a TicketRecord when made in a batch (ticket_batches.create_many)
     warnings: list[str] = field(default_factory=list)
     assignee: User | None = None
 
@@ -182,23 +193,34 @@ def check_assignable(actor: Actor, user: User | None) -> User:
 
 
 def build_ticket(ctx: Context, actor: Actor, new: NewTicket, ref: str, found: Found,
-                 policy: SlaPolicy) -> tuple[Ticket, list[str]]:
+                 policy: SlaPolicy, kind: type[T]) -> tuple[T, list[str]]:
     """The new ticket, whole and not yet stored: register details, assignment, starting
     status, SLA clock and billing. Pure, so one ticket and ten thousand are built alike."""
     now = ctx.now
-    dr, record_, project = found.dr, found.record, found.project
+    dr, record_, project, assignee = found.dr, found.record, found.project, found.assignee
     title = (new.title or new.description or "").strip()
     if not title:
         title = f"Fault at {dr}" if dr else "Fault"
-    ticket = Ticket(
+    contractor_id = found.contractor.id if found.contractor is not None else None
+    status = S.OPEN
+    if assignee is not None:
+        contractor_id = assignee.contractor_id or contractor_id
+        status = S.ASSIGNED
+    if new.status is not None:
+        status = new.status  # imported work that already moved on outside the system
+    created_at = new.created_at or now
+    # A ticket being created has never been on hold: its clock runs from its start.
+    response_due, resolution_due = due_times(policy, business_calendar(ctx), created_at, [])
+    # One constructor call with every value: each attribute set on a mapped class costs.
+    ticket = kind(
         ref=ref,
         title=title[:300],
         description=new.description,
         ticket_type=new.ticket_type,
         source=new.source,
         priority=new.priority,
-        status=S.OPEN,
-        created_at=new.created_at or now,
+        status=status,
+        created_at=created_at,
         updated_at=now,
         external_ref=new.external_ref.upper() if new.external_ref else None,
         dr_number=dr,
@@ -210,11 +232,17 @@ def build_ticket(ctx: Context, actor: Actor, new: NewTicket, ref: str, found: Fo
         address=new.address or (record_.address if record_ else None),
         latitude=record_.latitude if record_ else None,
         longitude=record_.longitude if record_ else None,
+        assignee_id=assignee.id if assignee is not None else None,
+        contractor_id=contractor_id,
         created_by_id=actor.id,
         is_infrastructure=new.infrastructure_of is not None,
         escalation_id=new.infrastructure_of,
         fault_cause=new.fault_cause,
         fault_cause_details=new.fault_cause_details if new.fault_cause else None,
+        sla_policy=policy.to_dict(),
+        sla_started_at=created_at,
+        response_due_at=response_due,
+        resolution_due_at=resolution_due,
     )
     warnings: list[str] = []
     if dr and record_ is None:
@@ -225,21 +253,6 @@ def build_ticket(ctx: Context, actor: Actor, new: NewTicket, ref: str, found: Fo
     if found.project_name and project is None:
         # Not the technician's problem to fix: it shows up as "project: null" for admins.
         log.info("%s names project %r, which is not registered", dr, found.project_name)
-    if found.contractor is not None:
-        ticket.contractor_id = found.contractor.id
-    assignee = found.assignee
-    if assignee is not None:
-        ticket.assignee_id = assignee.id
-        ticket.contractor_id = assignee.contractor_id or ticket.contractor_id
-        ticket.status = S.ASSIGNED
-    if new.status is not None and new.status is not ticket.status:
-        ticket.status = new.status  # imported work that already moved on outside the system
-    # A ticket being created has never been on hold: its clock runs from its start.
-    ticket.sla_policy = policy.to_dict()
-    ticket.sla_started_at = ticket.created_at
-    ticket.response_due_at, ticket.resolution_due_at = due_times(
-        policy, business_calendar(ctx), ticket.sla_started_at, []
-    )
     _apply_status_side_effects(ticket, S.OPEN, ticket.status, now)
     ticket.sla_next_check_at = next_sla_check(ticket)
     apply_billing(ticket, project, record_, ctx.now.astimezone(ZoneInfo(ctx.timezone)).date())
@@ -270,7 +283,8 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
     else:
         found.assignee = default_assignee(actor)
     policy = SlaPolicy.from_dict(await uow.policies.get(new.priority))
-    ticket, warnings = build_ticket(ctx, actor, new, await uow.tickets.next_ref(), found, policy)
+    ticket, warnings = build_ticket(ctx, actor, new, await uow.tickets.next_ref(), found, policy,
+                                    Ticket)
 
     await uow.tickets.add(ticket)
     await uow.flush()
@@ -459,11 +473,16 @@ async def acknowledge(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticke
     return True
 
 
+def check_priority(actor: Actor, ticket: Ticket) -> None:
+    """Why set_priority would refuse anyone this ticket, raised before anything changes."""
+    if actor.user is not None:
+        permissions.require(actor.user, Action.PRIORITY, ticket)
+
+
 async def set_priority(
     uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, priority: Priority
 ) -> Ticket:
-    if actor.user is not None:
-        permissions.require(actor.user, Action.PRIORITY, ticket)
+    check_priority(actor, ticket)
     if ticket.priority is priority:
         raise Conflict(f"{ticket.ref} is already {priority.value}.")
     old = ticket.priority

@@ -110,11 +110,16 @@ async def record_reading(
     return ""
 
 
+def check_fault_cause(actor: Actor, ticket: Ticket) -> None:
+    """Why set_fault_cause would refuse, raised before anything is changed."""
+    _require_work(actor, ticket)
+    _not_closed(ticket)
+
+
 async def set_fault_cause(
     uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cause: FaultCause, details: str
 ) -> None:
-    _require_work(actor, ticket)
-    _not_closed(ticket)
+    check_fault_cause(actor, ticket)
     details = details.strip()
     if not details and actor.channel.value != "import":
         raise InvalidInput(
