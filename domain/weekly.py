@@ -19,6 +19,10 @@ E = TypeVar("E", bound=StrEnum)
 # Free-text columns copied as they are (stripped); key in RawRow.values == ImportRow attribute.
 _TEXT_COLUMNS = ("title", "description", "pole", "pon", "zone", "project", "address",
                  "assigned_to", "contractor")
+# The longest value each stored column takes (storage/tables.py): longer is a row error rather
+# than a database refusal.
+_LONGEST = {"external_ref": 40, "title": 300, "pole": 60, "pon": 60, "zone": 60,
+            "contractor": 200}
 _DATE_FORMATS = ("%d/%m/%Y",)  # day-first, as South African sheets write it; ISO handled apart
 
 
@@ -181,6 +185,11 @@ def validate_row(raw: RawRowLike, headers: Mapping[str, str] | None = None) -> R
 
     for column in _TEXT_COLUMNS:
         setattr(row, column, _text(v.get(column)))
+    for column, limit in _LONGEST.items():
+        value = getattr(row, column)
+        if value is not None and len(value) > limit:
+            check.error(column, f"'{value[:20]}…' is {len(value)} characters long; "
+                                f"at most {limit} fit")
     row.priority = check.choice(v, "priority", parse_priority, "a priority",
                                 _allowed(Priority) + ", medium, P1-P4")
     row.status = check.choice(v, "status", parse_status, "a status", _allowed(Status))

@@ -8,9 +8,9 @@ import contextlib
 import gc
 import logging
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -69,7 +69,25 @@ async def import_weekly(
     summary = ImportSummary(uid=f"imp_{uuid.uuid4().hex[:16]}", dry_run=dry_run)
     ctx = Context(now=ctx.now, timezone=ctx.timezone, rx_range=ctx.rx_range,
                   channels=ctx.channels, import_uid=summary.uid)
-    dates = []
+    async with contextlib.AsyncExitStack() as stack:
+        # A dry run is one transaction, rolled back when the stack closes.
+        dry_run_uow = await stack.enter_async_context(uow_factory()) if dry_run else None
+        dates = await _read_and_apply(uow_factory, ctx, actor, rows, headers, summary,
+                                      dry_run_uow, progress)
+    summary.report_uid = report_uid(dates, ctx.now.astimezone(ZoneInfo(ctx.timezone)).date())
+    if not dry_run:
+        async with uow_factory() as uow:
+            await uow.imports.add_report(summary.to_json(), filename, actor.id, ctx.now)
+            await uow.commit()
+    return summary
+
+
+async def _read_and_apply(uow_factory: Callable[[], Any], ctx: Context, actor: Actor,
+                          rows: Iterable[RawRowLike] | AsyncIterable[RawRowLike],
+                          headers: dict[str, str], summary: ImportSummary,
+                          dry_run_uow: UnitOfWork | None,
+                          progress: Callable[[int], None] | None) -> list[date]:
+    dates: list[date] = []
     chunk: list[ImportRow] = []
     writing: asyncio.Future[None] | None = None  # the chunk being applied while we read on
 
@@ -78,7 +96,7 @@ async def import_weekly(
         if writing is not None:
             await writing  # chunks apply in sheet order, one at a time
         writing = asyncio.ensure_future(
-            _apply_chunk(uow_factory, ctx, actor, rows, summary, dry_run))
+            _apply_chunk(uow_factory, ctx, actor, rows, summary, dry_run_uow))
 
     try:
         async for raw in _each(rows):
@@ -108,16 +126,11 @@ async def import_weekly(
         progress(summary.total)
     summary.errors.sort(key=lambda issue: issue.row_number)
     summary.warnings.sort(key=lambda issue: issue.row_number)
-    summary.report_uid = report_uid(dates, ctx.now.astimezone(ZoneInfo(ctx.timezone)).date())
-    if not dry_run:
-        async with uow_factory() as uow:
-            await uow.imports.add_report(summary.to_json(), filename, actor.id, ctx.now)
-            await uow.commit()
-    return summary
+    return dates
 
 
-@contextlib.asynccontextmanager
-async def _gc_paused() -> AsyncIterator[None]:
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a chunk is applied: a chunk makes tens of thousands
     of objects, and each collection would walk the whole (large) heap again. Memory stays
     bounded by the chunk; what it leaves behind is collected when it ends."""
@@ -141,19 +154,27 @@ async def _each(rows: Iterable[RawRowLike] | AsyncIterable[RawRowLike]
 
 
 async def _apply_chunk(uow_factory: Callable[[], Any], ctx: Context, actor: Actor,
-                       rows: list[ImportRow], summary: ImportSummary, dry_run: bool) -> None:
-    try:
-        async with uow_factory() as uow, _gc_paused():
-            outcomes = await _apply_batch(uow, ctx, actor, rows)
-            await (uow.rollback() if dry_run else uow.commit())
-    except Exception:  # the storage failed the batch as a whole
-        # Something no row check foresaw (a constraint, a dropped connection): the batch is
-        # rolled back and its rows go again one by one, so one bad row costs only itself.
-        log.warning("import %s: batch of %d rows failed; applying them one by one",
-                    summary.uid, len(rows), exc_info=True)
-        async with uow_factory() as uow:
+                       rows: list[ImportRow], summary: ImportSummary,
+                       dry_run_uow: UnitOfWork | None) -> None:
+    """Apply one chunk in its own transaction, or, for a dry run, under a savepoint of the
+    run's one transaction (rolled back at the end), so later chunks see earlier ones."""
+    async with contextlib.AsyncExitStack() as stack:
+        uow = dry_run_uow or await stack.enter_async_context(uow_factory())
+        try:
+            savepoint = await uow.savepoint() if dry_run_uow else None
+            with _gc_paused():
+                outcomes = await _apply_batch(uow, ctx, actor, rows)
+            await (savepoint.commit() if savepoint else uow.commit())
+        except Exception:  # the storage failed the batch as a whole
+            # Something no row check foresaw (a constraint, a dropped connection): the batch
+            # is rolled back and its rows go again one by one, so one bad row costs only
+            # itself.
+            log.warning("import %s: batch of %d rows failed; applying them one by one",
+                        summary.uid, len(rows), exc_info=True)
+            await (savepoint.rollback() if savepoint else uow.rollback())
             outcomes = await _apply_one_by_one(uow, ctx, actor, rows)
-            await (uow.rollback() if dry_run else uow.commit())
+            if not dry_run_uow:
+                await uow.commit()
     for row, outcome in outcomes:
         if isinstance(outcome, RowIssue):
             summary.errors.append(outcome)
@@ -177,18 +198,30 @@ async def _apply_one_by_one(uow: UnitOfWork, ctx: Context, actor: Actor,
             await savepoint.rollback()
             outcomes.append((row, RowIssue(row.row_number, "row", exc.message)))
             continue
+        except Exception:  # the database refused the row itself
+            incident = uuid.uuid4().hex[:12]
+            log.exception("import: row %d refused by the database, incident %s",
+                          row.row_number, incident)
+            await savepoint.rollback()
+            outcomes.append((row, RowIssue(row.row_number, "row",
+                                           f"the database refused this row (incident "
+                                           f"{incident}); the other rows are not affected")))
+            continue
         await savepoint.commit()
         outcomes.append((row, outcome))
     return outcomes
 
 
 class _Batch:
-    """One chunk of rows in sheet order, with the new tickets written together at the end.
+    """One chunk of rows in sheet order, with the new tickets written together at the end of
+    each pass over it.
 
-    A row whose match could depend on a ticket still waiting to be written (the same external
-    ref twice in a sheet, or a DR-only row after a new ticket on that DR) waits for the next
-    pass, and so does every later row that could change its match: the outcome is the same
-    as applying the rows one by one."""
+    A row whose match could depend on what this pass has not yet written waits for the next
+    pass, and so does every later row with the same key, so that rows sharing a key keep their
+    order: the same external ref twice, a DR-only row after a new ticket on that DR, a Ref
+    that may belong to a ticket about to be written, an external ref that an earlier row moved
+    from one ticket to another. The outcome is the one of applying the rows one by one, but
+    for the refs of new tickets, which follow the order in which they are written."""
 
     def __init__(self, uow: UnitOfWork, ctx: Context, actor: Actor) -> None:
         self.uow, self.ctx, self.actor = uow, ctx, actor
@@ -203,26 +236,23 @@ class _Batch:
 
     async def _pass(self, rows: list[ImportRow], outcomes: dict[int, str | RowIssue]
                     ) -> list[ImportRow]:
+        await self.uow.flush()  # what the pass before changed, for the look-ups below
         by_ref = await self.uow.tickets.by_refs([r.ref for r in rows if r.ref])
         by_ext = await self.uow.tickets.by_external_refs(
             [r.external_ref for r in rows if r.external_ref and not r.ref])
         new_rows: list[ImportRow] = []
         news: list[NewTicket] = []
-        new_ext: set[str] = set()
-        new_dr: set[str] = set()
+        unsettled: set[tuple[str, str]] = set()  # keys this pass may still change
         later: list[ImportRow] = []
-        later_ext: set[str] = set()
-        later_dr: set[str] = set()  # DRs of waiting DR-only rows
         for row in rows:
-            dr_only = not row.ref and not row.external_ref
-            if ((row.external_ref and row.external_ref in new_ext | later_ext)
-                    or (row.dr and row.dr in later_dr)
-                    or (dr_only and row.dr in new_dr)):
+            keys = _keys(row)
+            if row.dr:
+                keys.add(("waiting on dr", row.dr))
+            if unsettled & keys or (row.ref and row.ref not in by_ref and news):
                 later.append(row)
-                if row.external_ref:
-                    later_ext.add(row.external_ref)
-                if dr_only and row.dr:
-                    later_dr.add(row.dr)
+                unsettled |= keys
+                if row.dr:  # it may yet open a ticket on its DR
+                    unsettled.add(("dr", row.dr))
                 continue
             try:
                 ticket = await self._match(row, by_ref, by_ext)
@@ -231,13 +261,13 @@ class _Batch:
                         raise DomainError(f"No ticket {row.ref} to update.")
                     news.append(await self._new_ticket(row))
                     new_rows.append(row)
-                    if row.external_ref:
-                        new_ext.add(row.external_ref)
-                    if row.dr:
-                        new_dr.add(row.dr)
+                    unsettled |= _keys_of_new(row)
                     continue
+                moved_from = ticket.external_ref
                 outcomes[id(row)] = await _update_row(self.uow, self.ctx, self.actor,
                                                       ticket, row)
+                if ticket.external_ref != moved_from:
+                    unsettled |= {("ext", e) for e in (moved_from, ticket.external_ref) if e}
             except DomainError as exc:
                 outcomes[id(row)] = RowIssue(row.row_number, "row", exc.message)
         try:
@@ -256,6 +286,7 @@ class _Batch:
         if row.external_ref:
             return by_ext.get(row.external_ref)
         if row.dr:
+            await self.uow.flush()  # a ticket this pass cancelled or closed is not open
             open_ = await self.uow.tickets.open_for_dr(row.dr)
             if len(open_) == 1:
                 return open_[0]
@@ -266,6 +297,22 @@ class _Batch:
         if key not in self.people:
             self.people[key] = await _person(self.uow, row.assigned_to)
         return _new_ticket(row, self.ctx, self.people[key])
+
+
+def _keys(row: ImportRow) -> set[tuple[str, str]]:
+    """What a row is matched by. A DR-only row also holds back every later row on its DR
+    while it waits, as any of them could change which tickets are open there."""
+    if row.ref:
+        return {("ref", row.ref)}
+    if row.external_ref:
+        return {("ext", row.external_ref)}
+    return {("dr", row.dr), ("waiting on dr", row.dr)} if row.dr else set()
+
+
+def _keys_of_new(row: ImportRow) -> set[tuple[str, str]]:
+    """What a new ticket could be matched by before the end of the pass gives it a ref."""
+    keys = {("dr", row.dr)} if row.dr else set()
+    return keys | ({("ext", row.external_ref)} if row.external_ref else set())
 
 
 async def _apply_batch(uow: UnitOfWork, ctx: Context, actor: Actor,
