@@ -29,6 +29,7 @@ from domain.context import Actor  # noqa: E402
 from domain.enums import Channel  # noqa: E402
 from domain.services.imports import import_weekly  # noqa: E402
 from domain.services.register import parse_register_rows  # noqa: E402
+from handlers.imports.reader_process import rows_in_child  # noqa: E402
 from handlers.imports.weekly_reader import read_weekly  # noqa: E402
 from storage.migrate import migrate  # noqa: E402
 from tests.seed import seed_people  # noqa: E402
@@ -55,9 +56,10 @@ async def one(url: str, path: Path) -> dict:
             await uow.drs.upsert_many(records)
             await uow.commit()
         sheet = read_weekly(str(path))
+        sheet.close()
         started, cpu = time.perf_counter(), time.process_time()
         summary = await import_weekly(container.uow, container.context(),
-                                      Actor(None, Channel.IMPORT), sheet.rows,
+                                      Actor(None, Channel.IMPORT), rows_in_child(str(path)),
                                       sheet.columns,
                                       filename=path.name)
         elapsed = time.perf_counter() - started

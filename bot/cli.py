@@ -338,13 +338,15 @@ def cmd_import_weekly(args: argparse.Namespace, settings: Settings) -> int:
     from domain.context import Actor
     from domain.enums import Channel
     from domain.services.imports import import_weekly
+    from handlers.imports.reader_process import rows_in_child
     from handlers.imports.weekly_reader import WorkbookError, read_weekly
 
     path = Path(args.file)
     if not path.exists():
         raise CliError(f"{path}: no such file")
     try:
-        sheet = read_weekly(str(path))
+        sheet = read_weekly(str(path))  # a file that is not a workbook is refused here
+        sheet.close()
     except WorkbookError as exc:
         raise CliError(f"{path}: {exc}") from None
     show = sys.stderr.isatty()
@@ -356,7 +358,7 @@ def cmd_import_weekly(args: argparse.Namespace, settings: Settings) -> int:
     async def work(container: Any) -> int:
         try:
             summary = await import_weekly(container.uow, container.context(),
-                                          Actor(None, Channel.IMPORT), sheet.rows,
+                                          Actor(None, Channel.IMPORT), rows_in_child(str(path)),
                                           sheet.columns, filename=path.name,
                                           dry_run=args.dry_run, progress=progress)
         except WorkbookError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from domain.enums import TicketType
 from domain.model import Attachment, Ticket, VerificationStep
@@ -83,14 +82,6 @@ def steps_for_ticket(ticket_id: int, ticket_type: TicketType) -> list[Verificati
         )
         for s in template_for(ticket_type)
     ]
-
-
-def step_rows(ticket_id: int, ticket_type: TicketType) -> list[dict[str, Any]]:
-    """steps_for_ticket as plain column values, for writing thousands at once."""
-    return [{"ticket_id": ticket_id, "number": s.number, "name": s.name,
-             "photo_required": s.photo_required, "needs_ont_serial": s.needs_ont_serial,
-             "needs_rx": s.needs_rx, "complete": False}
-            for s in template_for(ticket_type)]
 
 
 def step_is_complete(step: VerificationStep, ticket: Ticket, photo_steps: set[int],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, text, update
@@ -97,13 +97,6 @@ class SqlTickets(_Repo):
                                 [values(tk) for tk in tickets], ids=True)
         for ticket, ticket_id in zip(tickets, ids, strict=True):
             ticket.id = ticket_id
-
-    async def insert_steps(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Checklist rows as verification.step_rows gives them."""
-        if rows:
-            columns = list(rows[0])
-            values = itemgetter(*columns)
-            await insert_rows(self.s, t.verification_steps, columns, [values(r) for r in rows])
 
     async def by_refs(self, refs: Sequence[str]) -> dict[str, Ticket]:
         found: dict[str, Ticket] = {}

@@ -8,6 +8,7 @@ from domain.handover import build_snapshot, snapshot_hash
 from domain.model import HandoverSnapshot, Ticket
 from domain.ports import UnitOfWork
 from domain.services.audit import record
+from domain.services.tickets import checklist as ticket_checklist
 
 OWNERS = {
     HandoverType.BUILD_TO_QA: ("build", "qa"),
@@ -20,7 +21,7 @@ async def write_snapshot(
     uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, kind: HandoverType
 ) -> HandoverSnapshot:
     """Called in the transaction that moves the ticket, so the two commit together."""
-    steps = await uow.tickets.steps(ticket.id)
+    steps = await ticket_checklist(uow, ticket)
     attachments = await uow.tickets.attachments(ticket.id)
     decisions = [
         {

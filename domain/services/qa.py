@@ -16,6 +16,7 @@ from domain.services import tickets as ticket_service
 from domain.services.audit import record
 from domain.services.handovers import write_snapshot
 from domain.services.readiness import run_readiness
+from domain.services.tickets import checklist as ticket_checklist
 from domain.workflow import GuardContext
 
 S = Status
@@ -85,7 +86,7 @@ async def handover(
             permissions.require(actor.user, Action.HANDOVER_QA, ticket)
         pending, _ = await uow.tickets.risk_counts(ticket.id)
         gates = qa_to_maintenance_gates(
-            ticket, await uow.tickets.steps(ticket.id),
+            ticket, await ticket_checklist(uow, ticket),
             await uow.tickets.attachments(ticket.id), pending,
         )
         failed = [g for g in gates if g.blocking and not g.passed]

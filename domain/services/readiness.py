@@ -8,12 +8,13 @@ from domain.model import QaRun, Ticket
 from domain.ports import UnitOfWork
 from domain.readiness import ReadinessResult, run_checks
 from domain.services.audit import record
+from domain.services.tickets import checklist as ticket_checklist
 from domain.verification import recompute
 
 
 async def refresh_steps(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket) -> list:
     """Re-derive step completion from the evidence; audit the steps that became complete."""
-    steps = await uow.tickets.steps(ticket.id)
+    steps = await ticket_checklist(uow, ticket)
     attachments = await uow.tickets.attachments(ticket.id)
     for step in recompute(steps, ticket, attachments, ctx.now, actor.id):
         record(uow, ctx, actor, ticket, AuditAction.STEP_COMPLETED, None,

@@ -26,7 +26,6 @@ from domain.services.tickets import (
     dr_of,
 )
 from domain.sla import SlaPolicy
-from domain.verification import step_rows
 
 
 async def create_many(uow: UnitOfWork, ctx: Context, actor: Actor,
@@ -58,8 +57,6 @@ async def create_many(uow: UnitOfWork, ctx: Context, actor: Actor,
 
     await uow.flush()  # earlier ORM changes of this transaction go first
     await uow.tickets.insert_many(tickets)
-    await uow.tickets.insert_steps(
-        [step for tk in tickets for step in step_rows(tk.id, tk.ticket_type)])
     created = [r for r in results if isinstance(r, Created)]
     await uow.insert_audit([event_row(ctx, actor, c.ticket, action, old, value)
                             for c in created

@@ -33,6 +33,7 @@ from domain.model import (
     TicketHold,
     TicketRecord,
     User,
+    VerificationStep,
 )
 from domain.notify import notify_user
 from domain.permissions import Action
@@ -288,7 +289,6 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
 
     await uow.tickets.add(ticket)
     await uow.flush()
-    await uow.tickets.add_steps(steps_for_ticket(ticket.id, ticket.ticket_type))
     for action, old, value in creation_events(ticket, found.assignee):
         record(uow, ctx, actor, ticket, action, old, value)
     assignee = found.assignee
@@ -299,6 +299,22 @@ async def create_ticket(uow: UnitOfWork, ctx: Context, actor: Actor, new: NewTic
     for infra in await check_repeat_faults(uow, ctx, ticket):
         warnings.append(f"Repeat faults here: infrastructure ticket {infra.ref} opened.")
     return Created(ticket, warnings, assignee)
+
+
+async def checklist(uow: UnitOfWork, ticket: Ticket, *, reading: bool = False
+                    ) -> list[VerificationStep]:
+    """The ticket's verification steps (SPEC 3.4). They are written from its type's template
+    the first time they are needed rather than when the ticket is logged: most imported work
+    never gets a photo through us, and ten thousand tickets would otherwise mean seventy
+    thousand rows nobody reads."""
+    steps = await uow.tickets.steps(ticket.id)
+    if not steps:
+        steps = steps_for_ticket(ticket.id, ticket.ticket_type)
+        if reading:  # a view shows the template as it is, without writing it
+            return steps
+        await uow.tickets.add_steps(steps)
+        await uow.flush()  # so that a second look in this transaction finds them
+    return steps
 
 
 def _summary(ticket: Ticket) -> dict:

@@ -9,6 +9,7 @@ from domain.enums import Status, TimerState
 from domain.model import Ticket, User
 from domain.ports import UnitOfWork
 from domain.services.tickets import business_calendar, holds_of
+from domain.services.tickets import checklist as ticket_checklist
 from domain.sla import SlaPolicy, TimerView, ticket_timers
 
 
@@ -64,7 +65,7 @@ async def ticket_json(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> dict[str
     contractor = (
         await uow.users.contractor_by_id(ticket.contractor_id) if ticket.contractor_id else None
     )
-    steps = await uow.tickets.steps(ticket.id)
+    steps = await ticket_checklist(uow, ticket, reading=True)
     views = await timers(uow, ctx, ticket)
     done = sum(1 for s in steps if s.complete)
     return {

@@ -26,6 +26,7 @@ from domain.services import tickets as ticket_service
 from domain.services.audit import record
 from domain.services.handovers import write_snapshot
 from domain.services.readiness import refresh_steps, run_readiness
+from domain.services.tickets import checklist as ticket_checklist
 from domain.verification import progress_text
 from domain.workflow import GuardContext
 
@@ -184,7 +185,7 @@ async def add_evidence(
     """A photo for a step, or an explicit 'ok' for a step that needs no photo."""
     _require_work(actor, ticket)
     _not_closed(ticket)
-    steps = await uow.tickets.steps(ticket.id)
+    steps = await ticket_checklist(uow, ticket)
     step = None
     if step_number is not None:
         step = next((s for s in steps if s.number == step_number), None)

@@ -289,6 +289,7 @@ async def upload_weekly(request: web.Request) -> web.Response:
     from domain import permissions
     from domain.permissions import Action
     from domain.services.imports import import_weekly
+    from handlers.imports.reader_process import rows_in_child
     from handlers.imports.weekly_reader import WorkbookError, read_weekly
 
     user = request[USER_KEY]
@@ -310,14 +311,15 @@ async def upload_weekly(request: web.Request) -> web.Response:
     if data is None:
         return error_response(422, "No 'file' field in the upload.", code="invalid")
     try:
-        sheet = read_weekly(io.BytesIO(data))
+        sheet = read_weekly(io.BytesIO(data))  # a file that is not a workbook is refused here
+        sheet.close()
     except WorkbookError as exc:
         return error_response(422, str(exc), code="invalid_workbook")
     container = request.app[CONTAINER]
     dry_run = request.query.get("dry_run", "").lower() in ("1", "true", "yes")
     try:
         summary = await import_weekly(container.uow, container.context(), _actor(request),
-                                      sheet.rows, sheet.columns, filename=filename,
+                                      rows_in_child(data), sheet.columns, filename=filename,
                                       dry_run=dry_run)
     except WorkbookError as exc:
         return error_response(422, f"{exc} Rows before the damage were applied; importing "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -71,13 +70,10 @@ def test_rows_are_lazy() -> None:
     assert next(sheet.rows, None) is None
 
 
-def test_the_10k_sample_reads_every_row_in_about_a_second() -> None:
-    started = time.perf_counter()
+def test_the_10k_sample_reads_every_row() -> None:
+    # (its speed is measured by bench/import_weekly.py, not here)
     sheet = read_weekly(LARGE)
-    count = sum(1 for _ in sheet.rows)
-    elapsed = time.perf_counter() - started
-    assert count == 10_004  # 10,000 good rows and the same 4 bad ones as W47
-    assert elapsed < 4, f"{elapsed:.2f} s"  # ~0.9 s here; generous for a loaded machine
+    assert sum(1 for _ in sheet.rows) == 10_004  # 10,000 good rows and W47's 4 bad ones
 
 
 # --- header and rows in workbooks made here ------------------------------------------------
