@@ -126,6 +126,8 @@ async def run(args: argparse.Namespace, url: str) -> dict:
         await wait_ready(port)
         result = await drive(args, port, sink)
         result["accepted_per_s_open"] = await fire(port, args)
+        if not args.profile:  # (under py-spy, the pid is py-spy's)
+            result.update(memory_of(server.pid))
         result["baseline_per_s"] = await baseline(url, args)
         result["ratio"] = result["accepted_per_s_open"] / result["baseline_per_s"]
     finally:
@@ -135,6 +137,18 @@ async def run(args: argparse.Namespace, url: str) -> dict:
         await sink_runner.cleanup()
     result["json"] = args.json
     return result
+
+
+def memory_of(pid: int) -> dict:
+    """serve's resident memory now and at its peak, after the load (Linux /proc)."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0]) / 1024
+    return {"serve_rss_mb": round(fields["VmRSS"], 1),
+            "serve_peak_rss_mb": round(fields["VmHWM"], 1)}
 
 
 def report(result: dict) -> None:
@@ -149,16 +163,34 @@ def report(result: dict) -> None:
         print(f"webhooks accepted (200) per second, posting without waiting for replies: "
               f"ticketbot {result['accepted_per_s_open']:.0f}/s, bare aiohttp + one asyncpg "
               f"insert {result['baseline_per_s']:.0f}/s, ratio {result['ratio']:.2f}")
+        if "serve_rss_mb" in result:
+            print(f"serve memory after the load: RSS {result['serve_rss_mb']:.0f} MB, "
+                  f"peak {result['serve_peak_rss_mb']:.0f} MB")
+
+
+def mixed_text(rng: random.Random, drs: list[str]) -> str:
+    """The issue's mix: 20 % new faults, 50 % notes and readings, 30 % status questions."""
+    roll = rng.random()
+    if roll < 0.2:
+        return f"fault {rng.choice(drs)} no light on ONT"
+    if roll < 0.45:
+        return f"note waiting for the ladder {rng.randint(1, 999)}"
+    if roll < 0.7:
+        return rng.choice([f"rx -{rng.randint(15, 27)}.{rng.randint(0, 9)}",
+                           f"ont ALCL{rng.randint(10**7, 10**8 - 1)}"])
+    return rng.choice(["mine", "status"])
+
+
+DRS = [f"DR17{n:05d}" for n in range(100)]
 
 
 def _payloads(args: argparse.Namespace, hook: WebhookSender) -> list[bytes]:
     rng = random.Random(11)
     out = []
-    for n in range(args.messages):
+    for _ in range(args.messages):
         chat = f"{phone(rng.randrange(args.technicians))}@c.us"
-        text = rng.choice(["mine", "status", f"note waiting {n}", "rx -21.5"])
-        out.append(json.dumps(hook.envelope("message", hook.message_payload(chat, text)))
-                   .encode())
+        payload = hook.message_payload(chat, mixed_text(rng, DRS))
+        out.append(json.dumps(hook.envelope("message", payload)).encode())
     return out
 
 
@@ -210,7 +242,6 @@ async def baseline(url: str, args: argparse.Namespace) -> float:
 
 async def drive(args: argparse.Namespace, port: int, sink: ReplySink) -> dict:
     rng = random.Random(7)
-    drs = [f"DR17{n:05d}" for n in range(100)]
     hook = WebhookSender(f"http://127.0.0.1:{port}/webhooks/waha")
     latencies: list[float] = []
     errors = 0
@@ -220,16 +251,10 @@ async def drive(args: argparse.Namespace, port: int, sink: ReplySink) -> dict:
     sem = asyncio.Semaphore(args.concurrency)
 
     def text_for(i: int) -> str:
-        roll = rng.random()
-        if roll < 0.2 or i not in has_ticket:
+        if i not in has_ticket:  # a technician's first message logs the fault they work on
             has_ticket.add(i)
-            return f"fault {rng.choice(drs)} no light on ONT"
-        if roll < 0.45:
-            return f"note waiting for the ladder {rng.randint(1, 999)}"
-        if roll < 0.7:
-            return rng.choice([f"rx -{rng.randint(15, 27)}.{rng.randint(0, 9)}",
-                               f"ont ALCL{rng.randint(10**7, 10**8 - 1)}"])
-        return rng.choice(["mine", "status"])
+            return f"fault {rng.choice(DRS)} no light on ONT"
+        return mixed_text(rng, DRS)
 
     async with aiohttp.ClientSession() as http:
         async def one(i: int) -> None:

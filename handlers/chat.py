@@ -72,7 +72,17 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
             await uow.commit()  # remember the id, so a retry is a duplicate too
             return Outcome("ignored")
         actor = Actor(user, inbound.channel)
-        reply = await _run(uow, ctx, actor, inbound)
+        try:
+            reply = await _run(uow, ctx, actor, inbound)
+        except _Refused as refused:
+            # The refused command's changes go; the event is still recorded as seen, and
+            # answered, in a transaction of its own. (Cheaper than a savepoint around every
+            # command: refusals are the exception.)
+            reply = refused.reply
+            await uow.rollback()
+            if inbound.dedupe_key and not await uow.inbound.first_time(inbound.dedupe_key,
+                                                                       ctx.now):
+                return Outcome("duplicate")
         queued = False
         if reply_by_outbox and inbound.address:
             await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, reply.text,
@@ -101,26 +111,30 @@ async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) 
     return Outcome("unknown_sender", [NOT_REGISTERED] if greet else [], queued=greet)
 
 
+class _Refused(Exception):
+    """The command was refused (or failed): its changes must go, its answer must not."""
+
+    def __init__(self, reply: ChatReply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
 async def _run(uow: Any, ctx: Any, actor: Actor, inbound: Inbound) -> ChatReply:
-    """Parse and execute; a refusal rolls back the command's changes but still answers."""
+    """Parse and execute. A refusal raises _Refused with the answer to give."""
     if inbound.media_problem:
         return ChatReply(inbound.media_problem)
     try:
         command = grammar.parse(inbound.text, has_media=inbound.has_media)
     except grammar.ParseError as exc:
         return ChatReply(f"{exc.message}\n{exc.usage}".strip())
-    savepoint = await uow.savepoint()
     try:
-        reply = await execute(uow, ctx, actor, command, inbound)
+        return await execute(uow, ctx, actor, command, inbound)
     except DomainError as exc:
-        await savepoint.rollback()
-        return ChatReply(exc.message)
+        raise _Refused(ChatReply(exc.message)) from None
     except Exception as exc:
-        await savepoint.rollback()
         if database_unavailable(exc):
             raise
         incident = uuid.uuid4().hex[:12]
         log.exception("chat command failed, incident %s", incident)
-        return ChatReply(f"Sorry, something went wrong on our side (incident {incident}).")
-    await savepoint.commit()
-    return reply
+        raise _Refused(ChatReply(f"Sorry, something went wrong on our side "
+                                 f"(incident {incident}).")) from None

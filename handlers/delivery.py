@@ -62,7 +62,15 @@ class DeliveryWorker:
         async with self.sessions() as s:
             batch = await outbox_store.claim(s, self.clock(), tuple(self.transports))
         if batch:
-            await asyncio.gather(*(self._deliver(m) for m in batch))
+            results = await asyncio.gather(*(self._deliver(m) for m in batch))
+            sent = [r for r in results if r is not None]
+            async with self.sessions() as s:
+                # One statement for the round. A crash before it sends these again after the
+                # restart, as a crash between sending and marking always could.
+                await outbox_store.mark_sent(s, sent, self.clock())
+            for message, result in zip(batch, results, strict=True):
+                if result is not None and self.on_sent:
+                    self.on_sent(message["channel"])
         return len(batch)
 
     async def drain(self, max_rounds: int = 1000) -> int:
@@ -75,22 +83,20 @@ class DeliveryWorker:
             total += n
         return total
 
-    async def _deliver(self, message: dict[str, Any]) -> None:
+    async def _deliver(self, message: dict[str, Any]) -> tuple[int, str | None] | None:
+        """Send one message: (id, far-side id) when it went, None when it did not."""
         transport = self.transports[message["channel"]]
         async with self._limit:
             try:
                 sent = await transport.deliver(message)
             except DeliveryError as exc:
                 await self._settle_failure(message, exc)
-                return
+                return None
             except Exception as exc:  # a bug in a transport must not kill the worker
                 log.exception("delivery %s crashed", message["id"])
                 await self._settle_failure(message, DeliveryError(repr(exc)))
-                return
-        async with self.sessions() as s:
-            await outbox_store.mark_sent(s, message["id"], sent.external_id, self.clock())
-        if self.on_sent:
-            self.on_sent(message["channel"])
+                return None
+        return message["id"], sent.external_id
 
     async def _settle_failure(self, message: dict[str, Any], exc: DeliveryError) -> None:
         now = self.clock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -65,13 +65,17 @@ async def claim(
     return [dict(r) for r in sorted(rows, key=lambda r: r["id"])]
 
 
-async def mark_sent(s: AsyncSession, message_id: int, external_id: str | None,
+async def mark_sent(s: AsyncSession, sent: list[tuple[int, str | None]],
                     now: datetime) -> None:
+    """(message id, id the far side gave it) pairs, settled in one statement."""
+    if not sent:
+        return
     await s.execute(
         update(t.outbox)
-        .where(_o.id == message_id)
-        .values(status="sent", sent_at=now, external_id=external_id, last_error=None,
-                delivery_status="sent")
+        .where(_o.id == bindparam("message_id"))
+        .values(status="sent", sent_at=now, external_id=bindparam("far_id"), last_error=None,
+                delivery_status="sent"),
+        [{"message_id": message_id, "far_id": far_id} for message_id, far_id in sent],
     )
     await s.commit()
 

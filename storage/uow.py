@@ -7,7 +7,7 @@ from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -805,14 +805,14 @@ class SqlFaults(_Repo):
                 opened[(scope, value)] = escalation_id
         return opened
 
-    async def link_many(self, links: Sequence[tuple[int, int]]) -> None:
-        """(escalation id, infrastructure ticket id) pairs."""
-        if links:
-            stmt = (update(t.escalations)
-                    .where(t.escalations.c.id == bindparam("escalation_id"))
-                    .values(infrastructure_ticket_id=bindparam("ticket_id")))
-            await self.s.execute(stmt, [{"escalation_id": e, "ticket_id": tk}
-                                        for e, tk in links])
+    async def link_infrastructure(self, escalation_ids: Sequence[int]) -> None:
+        """Point each of these escalations at the infrastructure ticket made for it (the
+        ticket whose escalation_id it is), in one statement."""
+        e, tk = t.escalations, t.tickets
+        for part in _chunks(list(escalation_ids)):
+            await self.s.execute(update(e)
+                                 .where(e.c.id == tk.c.escalation_id, e.c.id.in_(part))
+                                 .values(infrastructure_ticket_id=tk.c.id))
 
 
 class SqlImports(_Repo):

@@ -44,9 +44,11 @@ async def check_many(uow: UnitOfWork, ctx: Context, tickets: Sequence[Ticket],
     causes: dict[tuple[str, str], Ticket] = {}
     for scope, field in _FIELDS.items():
         latest = {getattr(tk, field): tk for tk in candidates if getattr(tk, field)}
-        # A scope with an open escalation is not escalated again: no need to count it.
-        for value in await uow.faults.escalated(scope, list(latest)):
-            del latest[value]
+        if len(latest) > 1:
+            # A scope with an open escalation is not escalated again: in a batch (an import)
+            # most scopes have one after the first chunk, and need no counting.
+            for value in await uow.faults.escalated(scope, list(latest)):
+                del latest[value]
         if not latest:
             continue
         found = await uow.faults.tickets_since(field, list(latest), ctx.now - WINDOW)
@@ -69,8 +71,7 @@ async def check_many(uow: UnitOfWork, ctx: Context, tickets: Sequence[Ticket],
         if isinstance(result, DomainError):  # built from our own tickets: cannot happen
             raise result
         pairs.append((causes[(w.scope, w.value)], result.ticket, w))
-    await uow.faults.link_many([(opened[(w.scope, w.value)], infra.id)
-                                for _, infra, w in pairs])
+    await uow.faults.link_infrastructure([opened[(w.scope, w.value)] for _, _, w in pairs])
     await _tell(uow, ctx, pairs)
     return [(cause, infra) for cause, infra, _ in pairs]
 
