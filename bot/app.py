@@ -18,6 +18,7 @@ from handlers.delivery import DeliveryWorker, Transport, WhatsAppTransport
 from handlers.slack.door import SlackDoor, build_client
 from handlers.slack.transport import SlackTransport
 from handlers.whatsapp.client import WahaClient
+from handlers.whatsapp.inbox import InboxWorker
 from handlers.whatsapp.webhook import WhatsAppDoor
 from storage import queries
 
@@ -39,6 +40,7 @@ class Runtime:
     whatsapp: WhatsAppDoor | None = None
     slack: SlackDoor | None = None
     worker: DeliveryWorker | None = None
+    inbox: InboxWorker | None = None
     scheduler: Any = None
     jobs: Any = None
     transports: dict[str, Transport] = field(default_factory=dict)
@@ -110,7 +112,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         assert settings.waha_api_key
         runtime.waha = WahaClient(runtime.http, settings.waha_url, settings.waha_api_key,
                                   settings.waha_session)
-        runtime.whatsapp = WhatsAppDoor(runtime.container, runtime.waha, runtime.wake_worker)
+        door = WhatsAppDoor(runtime.container, runtime.waha, runtime.wake_worker,
+                            on_stored=lambda: runtime.inbox.wake() if runtime.inbox else None)
+        runtime.whatsapp = door
+        runtime.inbox = InboxWorker(runtime.container.sessions, door.apply_stored,
+                                    runtime.container.clock)
+        # Always running with WhatsApp on: what the webhook stored is applied by nothing else.
+        runtime.inbox.start()
         runtime.transports["whatsapp"] = WhatsAppTransport(runtime.waha)
     if settings.slack_enabled:
         client = build_client(settings)
@@ -134,6 +142,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await runtime.jobs.stop()
     if runtime.slack is not None:
         await runtime.slack.close()
+    if runtime.inbox is not None:
+        await runtime.inbox.stop()
     await runtime.worker.stop()
     await runtime.http.close()
 

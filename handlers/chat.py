@@ -40,6 +40,7 @@ class Inbound:
     dedupe_key: str | None = None
     reply_channel: str = "whatsapp"  # which outbox channel carries the answer to `address`
     thread_ts: str | None = None  # Slack: answer in this message's thread
+    inbox_id: int | None = None  # the stored WhatsApp event being applied (waha_inbox)
 
 
 @dataclass
@@ -48,6 +49,18 @@ class Outcome:
     replies: list[str] = field(default_factory=list)
     queued: bool = False
     reply: ChatReply | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether the commit that ended it settled the stored event too."""
+        return self.status != "duplicate"
+
+
+async def _commit(uow: Any, ctx: Any, inbound: Inbound) -> None:
+    """Commit, settling the stored event this was (if any) in the same transaction."""
+    if inbound.inbox_id is not None:
+        await uow.inbound.settle_stored(inbound.inbox_id, ctx.now)
+    await uow.commit()
 
 
 async def _find_user(uow: Any, inbound: Inbound) -> User | None:
@@ -69,7 +82,7 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
         if user is None or not user.active:
             return await _unknown(uow, ctx, inbound, reply_by_outbox)
         if inbound.group and not grammar.is_group_actionable(inbound.text, inbound.has_media):
-            await uow.commit()  # remember the id, so a retry is a duplicate too
+            await _commit(uow, ctx, inbound)  # remember the id: a retry is a duplicate too
             return Outcome("ignored")
         actor = Actor(user, inbound.channel)
         try:
@@ -88,7 +101,7 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
             await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, reply.text,
                            reply.extra.get("ticket_id"), thread_ts=inbound.thread_ts)
             queued = True
-        await uow.commit()
+        await _commit(uow, ctx, inbound)
         if reply.extra.get("created"):
             container.metrics.tickets_created.labels(inbound.channel.value).inc()
         queued = queued or bool(reply.extra.get("queued"))
@@ -98,7 +111,7 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
 async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) -> Outcome:
     # A private answer (a slash command's ephemeral reply) always says why nothing happened.
     if not reply_by_outbox or inbound.address is None:
-        await uow.commit()
+        await _commit(uow, ctx, inbound)
         return Outcome("unknown_sender", [NOT_REGISTERED])
     # In a group, strangers' chatter is none of our business; in a DM, one reply a day.
     sender = inbound.sender_phone or inbound.sender_slack_id or inbound.address
@@ -107,7 +120,7 @@ async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) 
     if greet:
         await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, NOT_REGISTERED,
                        thread_ts=inbound.thread_ts)
-    await uow.commit()
+    await _commit(uow, ctx, inbound)
     return Outcome("unknown_sender", [NOT_REGISTERED] if greet else [], queued=greet)
 
 

@@ -4,20 +4,18 @@ per recipient. Runs inside `serve`; several processes may run it against one dat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from handlers.api.errors import database_unavailable
+from handlers.background import Worker
 from handlers.transport import DeliveryError, Sent
 from storage import outbox_store
 
 log = logging.getLogger("ticketbot.delivery")
 
-POLL_SECONDS = 1.0
 MAX_BACKOFF = timedelta(minutes=5)
 PARALLEL_SENDS = 16
 
@@ -35,7 +33,9 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=delay)
 
 
-class DeliveryWorker:
+class DeliveryWorker(Worker):
+    name = "delivery-worker"
+
     def __init__(
         self,
         sessions: Any,
@@ -43,22 +43,23 @@ class DeliveryWorker:
         clock: Callable[[], datetime],
         on_sent: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__()
         self.sessions = sessions
         self.transports = transports
         self.clock = clock
         self.on_sent = on_sent
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._limit = asyncio.Semaphore(PARALLEL_SENDS)
 
-    def wake(self) -> None:
-        """Called after a commit that queued messages, so replies leave at once."""
-        self._wake.set()
+    async def round(self) -> int:
+        return await self.run_once()
 
     async def run_once(self) -> int:
         """Claim one batch and settle it; returns how many messages were attempted."""
         if not self.transports:
             return 0
+        # Cleared before the claim, not after it: a message committed while we claim wakes
+        # the next round instead of waiting out the poll interval.
+        self._wake.clear()
         async with self.sessions() as s:
             batch = await outbox_store.claim(s, self.clock(), tuple(self.transports))
         if batch:
@@ -111,31 +112,6 @@ class DeliveryWorker:
             log.warning("message %s given up after 24 h: %s", message["id"], exc)
         else:
             log.info("message %s retry at %s: %s", message["id"], retry_at.isoformat(), exc)
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                n = await self.run_once()
-            except Exception as exc:
-                if not database_unavailable(exc):
-                    log.exception("delivery round failed")
-                n = 0
-                await asyncio.sleep(POLL_SECONDS)
-            if n:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name="delivery-worker")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 class WhatsAppTransport:

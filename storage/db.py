@@ -18,7 +18,9 @@ def create_engine(url: str, **kw: Any) -> AsyncEngine:
         return _sqlite_engine(url, **kw)
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 10)
-    kw.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip on every checkout. A connection that died with the
+    # database fails its first statement, SQLAlchemy then drops the whole pool, and the
+    # request gets a 503 that WAHA and Slack retry.
     kw.setdefault("pool_timeout", 5)
     # asyncpg's connect timeout keeps a dead database from hanging requests.
     kw.setdefault("connect_args", {"timeout": 3, "command_timeout": 15})

@@ -306,6 +306,24 @@ inbound_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
 )
 
+# WhatsApp events as they arrived, before they are applied: the webhook only writes here (one
+# statement, then 200), the inbox worker applies them in order per chat (handlers/whatsapp).
+waha_inbox = Table(
+    "waha_inbox",
+    metadata,
+    _id(),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("chat", String(120), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("processed_at", UtcDateTime),
+    Column("last_error", Text),
+    Index("ix_waha_inbox_pending", "processed_at", "id"),
+    Index("ix_waha_inbox_chat", "chat", "id"),
+)
+
 chat_context = Table(
     "chat_context",
     metadata,

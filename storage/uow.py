@@ -550,6 +550,11 @@ class SqlInbound(_Repo):
     def _insert(self, table: Any) -> Any:
         return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
 
+    async def settle_stored(self, event_id: int, now: datetime) -> None:
+        """Mark a stored WhatsApp event applied, in the transaction that applies it."""
+        await self.s.execute(update(t.waha_inbox).where(t.waha_inbox.c.id == event_id)
+                             .values(processed_at=now, claimed_until=None))
+
     async def first_time(self, key: str, now: datetime) -> bool:
         """Record an inbound event key; False if it was recorded before (a duplicate).
 

@@ -27,6 +27,7 @@ from handlers.whatsapp.envelope import (
     parse_envelope,
     parse_message,
 )
+from storage import inbox_store
 from storage import tables as t
 
 log = logging.getLogger("ticketbot.whatsapp")
@@ -43,16 +44,20 @@ def verify_hmac(key: str, body: bytes, signature: str | None) -> bool:
 
 @dataclass
 class Outcome:
-    status: str  # handled | duplicate | ignored
+    status: str  # handled | duplicate | ignored | queued
     replies: list[str]
+    settled: bool = False  # a stored event was marked applied with its effects
 
 
 class WhatsAppDoor:
     def __init__(self, container: Container, client: WahaClient | None,
-                 on_queued: Any = None) -> None:
+                 on_queued: Any = None, on_stored: Any = None) -> None:
         self.container = container
         self.client = client
         self.on_queued = on_queued or (lambda: None)
+        # With an inbox worker (serve), message events are stored and applied by it; without
+        # one they are applied while WAHA waits.
+        self.on_stored = on_stored
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -74,7 +79,10 @@ class WhatsAppDoor:
             envelope = parse_envelope(data)
             if envelope.event in ("message", "message.any"):
                 message = parse_message(envelope.payload)
-                outcome = await self.on_message(message)
+                if self.on_stored is None or message.fromMe:
+                    outcome = await self.on_message(message)
+                else:
+                    outcome = await self.store(message, envelope.payload)
             elif envelope.event == "message.ack":
                 outcome = await self.on_ack(envelope.payload)
             else:
@@ -85,6 +93,21 @@ class WhatsAppDoor:
         return web.json_response({"status": outcome.status})
 
     # --- events ----------------------------------------------------------------------------
+
+    async def store(self, message: MessagePayload, payload: Any) -> Outcome:
+        """Keep the event for the inbox worker: one statement, then WAHA has its answer."""
+        async with self.container.engine.begin() as conn:
+            new = await inbox_store.enqueue(conn, f"waha:{message.id}", message.from_,
+                                            payload, self.container.clock())
+        if not new:
+            return Outcome("duplicate", [])
+        self.on_stored()
+        return Outcome("queued", [])
+
+    async def apply_stored(self, payload: dict[str, Any], event_id: int) -> bool:
+        """What the inbox worker does with a stored event; True if that settled it."""
+        outcome = await self.on_message(parse_message(payload), inbox_id=event_id)
+        return outcome.settled
 
     async def on_ack(self, payload: Any) -> Outcome:
         ack = parse_ack(payload)
@@ -120,8 +143,8 @@ class WhatsAppDoor:
             )
             return row.first() is not None
 
-    async def on_message(self, message: MessagePayload, *, reply_by_outbox: bool = True
-                         ) -> Outcome:
+    async def on_message(self, message: MessagePayload, *, reply_by_outbox: bool = True,
+                         inbox_id: int | None = None) -> Outcome:
         if message.fromMe:
             return Outcome("ignored", [])
         key = f"waha:{message.id}"
@@ -147,11 +170,13 @@ class WhatsAppDoor:
             message_id=message.id,
             group=message.from_ if message.is_group else None,
             dedupe_key=key,
+            inbox_id=inbox_id,
         )
         outcome = await respond(self.container, inbound, reply_by_outbox=reply_by_outbox)
         if outcome.queued:
             self.on_queued()
-        return Outcome(outcome.status, outcome.replies)
+        return Outcome(outcome.status, outcome.replies,
+                       settled=inbox_id is not None and outcome.settled)
 
     async def _fetch_media(self, message: MessagePayload
                            ) -> tuple[media_store.StoredMedia | None, str | None]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import create_app
 from bot.bootstrap import build
+from storage import inbox_store
 from storage import tables as t
 from tests.conftest import Clock, make_settings
 from tests.e2e.conftest import HMAC_KEY, THABO
@@ -100,13 +101,20 @@ async def test_postgres_outage_gives_503_and_recovers(postgres_url: str, tmp_pat
             assert await hook.send("message", during, retries=20, retry_delay=0.2) == [200]
             assert await hook.send("message", during) == [200]
             assert (await client.get("/readyz")).status == 200
+            # what was answered 200 is stored; the inbox worker applies it (each once)
+            for _ in range(100):
+                async with container.uow() as uow:
+                    waiting = await inbox_store.waiting(uow.session)
+                if waiting == 0:
+                    break
+                await asyncio.sleep(0.1)
             async with container.uow() as uow:
                 count = (await uow.session.execute(
                     select(func.count()).select_from(t.tickets))).scalar_one()
                 half = (await uow.session.execute(
                     select(func.count()).select_from(t.tickets)
                     .where(t.tickets.c.sla_policy.is_(None)))).scalar_one()
-            assert count == 2 and half == 0
+            assert waiting == 0 and count == 2 and half == 0
             replies = await waha.wait_for_sent(2, within=10)
             assert sorted(m.text.split()[1] for m in replies[:2]) == ["FF000001", "FF000002"]
         await container.close()
@@ -145,6 +153,9 @@ async def test_kill_9_mid_load_loses_and_doubles_nothing(postgres_url: str,
         # one ticket to write notes on, then a burst of notes cut short by kill -9
         assert await hook.send("message", hook.message_payload(
             "27825550101@c.us", "fault DR1769155 no light")) == [200]
+        # (the technician writes notes once told the ticket's ref)
+        [logged] = await waha.wait_for_sent(1, within=10)
+        assert logged.text.startswith("Logged FF000001")
         messages = [hook.message_payload("27825550101@c.us", f"note FF000001 drill {n}")
                     for n in range(60)]
         statuses: dict[int, int] = {}
@@ -170,12 +181,15 @@ async def test_kill_9_mid_load_loses_and_doubles_nothing(postgres_url: str,
                 assert await hook.post_raw(body, hook.headers_for(body, {}),
                                            retries=10, retry_delay=0.1) == 200
             container = build(make_settings(postgres_url, tmp_path))
-            for _ in range(450):  # up to the 20 s lease of a message claimed before the kill
+            # up to the 30 s lease of an event, and the 20 s of a message, claimed before
+            # the kill
+            for _ in range(700):
                 async with container.uow() as uow:
+                    unapplied = await inbox_store.waiting(uow.session)
                     pending = (await uow.session.execute(
                         select(func.count()).select_from(t.outbox)
                         .where(t.outbox.c.status != "sent"))).scalar_one()
-                if pending == 0:
+                if pending == 0 and unapplied == 0:
                     break
                 await asyncio.sleep(0.1)
             async with container.uow() as uow:
@@ -187,7 +201,7 @@ async def test_kill_9_mid_load_loses_and_doubles_nothing(postgres_url: str,
             proc.terminate()
             await proc.wait()
     assert sorted(notes) == sorted(f"drill {n}" for n in range(60))  # each applied once
-    assert pending == 0 and sent == 61
+    assert unapplied == 0 and pending == 0 and sent == 61
     # every reply reached WAHA; one being sent at the moment of the kill may go twice
     # (WAHA has no idempotency key for sendText), never more
     texts = waha.texts_to(THABO)
