@@ -77,6 +77,12 @@ async def failed(s: AsyncSession, event_id: int, attempts: int, error: str,
     return give_up
 
 
+async def has_waiting(s: AsyncSession, chat: str) -> bool:
+    """Whether this chat has stored events not yet applied."""
+    stmt = select(_i.id).where(_i.chat == chat, _i.processed_at.is_(None)).limit(1)
+    return (await s.execute(stmt)).first() is not None
+
+
 async def waiting(s: AsyncSession) -> int:
     """How many events are not yet applied (the tests and /metrics read it)."""
     from sqlalchemy import func

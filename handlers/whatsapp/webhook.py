@@ -32,6 +32,8 @@ from storage import tables as t
 
 log = logging.getLogger("ticketbot.whatsapp")
 
+# Events applied inline at once; beyond this, a burst is stored and answered straight away.
+INLINE_LIMIT = 8
 # WAHA events carry media by URL, so a real one is a few kilobytes.
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
@@ -55,9 +57,10 @@ class WhatsAppDoor:
         self.container = container
         self.client = client
         self.on_queued = on_queued or (lambda: None)
-        # With an inbox worker (serve), message events are stored and applied by it; without
-        # one they are applied while WAHA waits.
+        # With an inbox worker (serve), a burst of message events is stored and applied by
+        # it; without one, every event is applied while WAHA waits.
         self.on_stored = on_stored
+        self.applying = 0  # events being applied inline right now
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -79,8 +82,12 @@ class WhatsAppDoor:
             envelope = parse_envelope(data)
             if envelope.event in ("message", "message.any"):
                 message = parse_message(envelope.payload)
-                if self.on_stored is None or message.fromMe:
-                    outcome = await self.on_message(message)
+                if await self._inline(message):
+                    self.applying += 1
+                    try:
+                        outcome = await self.on_message(message)
+                    finally:
+                        self.applying -= 1
                 else:
                     outcome = await self.store(message, envelope.payload)
             elif envelope.event == "message.ack":
@@ -93,6 +100,16 @@ class WhatsAppDoor:
         return web.json_response({"status": outcome.status})
 
     # --- events ----------------------------------------------------------------------------
+
+    async def _inline(self, message: MessagePayload) -> bool:
+        """Apply now, while WAHA waits, unless a burst is on: then the event is stored for the
+        inbox worker, and so is every later one of a chat that has events waiting (order)."""
+        if self.on_stored is None or message.fromMe:
+            return True
+        if self.applying >= INLINE_LIMIT:
+            return False
+        async with self.container.sessions() as s:
+            return not await inbox_store.has_waiting(s, message.from_)
 
     async def store(self, message: MessagePayload, payload: Any) -> Outcome:
         """Keep the event for the inbox worker: one statement, then WAHA has its answer."""

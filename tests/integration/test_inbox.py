@@ -222,3 +222,21 @@ async def test_a_failure_after_the_apply_settled_it_leaves_it_settled(
     [row] = await rows(container)
     assert row["processed_at"] is not None and row["last_error"] is None
     assert await waiting(container) == 0
+
+
+async def test_the_door_applies_inline_unless_a_burst_is_on_or_the_chat_has_a_backlog(
+    container: Container, clock: Clock, people: People
+) -> None:
+    from handlers.whatsapp import webhook
+
+    door = WhatsAppDoor(container, client=None, on_queued=None, on_stored=lambda: None)
+    first = parse_message(HOOK.message_payload(A, "status"))
+    assert await door._inline(first)  # quiet: applied while WAHA waits
+    door.applying = webhook.INLINE_LIMIT
+    assert not await door._inline(first)  # a burst: stored and answered at once
+    door.applying = 0
+    await put(container, A, "stored during the burst")
+    # A's next message must not overtake the stored one; B's has nothing to wait for.
+    assert not await door._inline(parse_message(HOOK.message_payload(A, "mine")))
+    assert await door._inline(parse_message(HOOK.message_payload(B, "mine")))
+    assert await door._inline(parse_message({**HOOK.message_payload(A, "x"), "fromMe": True}))
