@@ -1,4 +1,5 @@
-"""One SLA sweep over 100,000 open tickets of which 1,000 are due, on PostgreSQL.
+"""SLA sweeps over 100,000 open tickets of which 1,000 are due, on PostgreSQL: the first in a
+new process, an idle one, and one a day later over another 1,000 due in the warm process.
 
     python bench/sla_sweep.py [--open 100000] [--due 1000] [--postgres URL] [--json]
 
@@ -45,8 +46,10 @@ async def main() -> None:
     args = parser.parse_args()
     async with scratch_database(args.postgres) as url:
         now = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+        later = now + timedelta(days=1)
+        clock = [now]
         container = build(Settings(database_url=url, media_dir=tempfile.mkdtemp(),
-                                   slack_sla_channel="C0SLA"), clock=lambda: now)
+                                   slack_sla_channel="C0SLA"), clock=lambda: clock[0])
         try:
             await migrate(container.engine)
             async with container.uow() as uow:
@@ -58,9 +61,12 @@ async def main() -> None:
             policy = DEFAULT_POLICIES[Priority.CRITICAL].to_dict()
             started = now - timedelta(minutes=35)
             rows = []
-            for n in range(1, args.open + 1):
+            for n in range(1, args.open + args.due + 1):
                 due = n <= args.due
-                start = started if due else now - timedelta(minutes=1)
+                # a second group, due a day later, for a sweep in a warm process
+                second = n > args.open
+                start = (later - timedelta(minutes=35) if second else
+                         started if due else now - timedelta(minutes=1))
                 rows.append({
                     "ref": f"FF{n:06d}", "title": f"fault {n}", "ticket_type": "maintenance",
                     "source": "api", "priority": "critical", "status": "open",
@@ -68,8 +74,8 @@ async def main() -> None:
                     "sla_started_at": start, "response_due_at": start + timedelta(minutes=30),
                     "resolution_due_at": start + timedelta(hours=6),
                     # due ones now; the rest at their near-breach moment, days away
-                    "sla_next_check_at": now - timedelta(minutes=5) if due
-                    else now + timedelta(days=2),
+                    "sla_next_check_at": later - timedelta(minutes=5) if second
+                    else now - timedelta(minutes=5) if due else now + timedelta(days=2),
                     "dr_known": False, "qa_ready": False, "rectification_count": 0,
                     "conditional_approval": False, "is_infrastructure": False,
                 })
@@ -83,17 +89,30 @@ async def main() -> None:
             t1 = time.perf_counter()
             again = await sweep(container.uow, container.context())
             idle = time.perf_counter() - t1
+            # The first group is dealt with (closed); a day later the second group is due,
+            # and the process has compiled its statements: the sweep a running serve does.
+            async with container.engine.begin() as c:
+                await c.execute(text("UPDATE tickets SET status = 'closed', "
+                                     "sla_next_check_at = NULL WHERE id <= :n"), {"n": args.due})
+            clock[0] = later
+            t2 = time.perf_counter()
+            warm = await sweep(container.uow, container.context())
+            warm_s = time.perf_counter() - t2
         finally:
             await container.close()
     result = {"open": args.open, "due": args.due, "looked_at": report.looked_at,
               "announced": len(report.announcements), "sweep_s": round(elapsed, 3),
-              "idle_sweep_s": round(idle, 4), "idle_looked_at": again.looked_at}
+              "idle_sweep_s": round(idle, 4), "idle_looked_at": again.looked_at,
+              "warm_sweep_s": round(warm_s, 3), "warm_looked_at": warm.looked_at,
+              "warm_announced": len(warm.announcements)}
     if args.json:
         print(json.dumps(result))
     else:
         print(f"sweep over {args.open} open tickets, {args.due} due: {elapsed:.3f} s "
-              f"({len(report.announcements)} announcements); the next sweep, with nothing "
-              f"due: {idle * 1000:.1f} ms")
+              f"({len(report.announcements)} announcements), the first in a new process; "
+              f"the next sweep, with nothing due: {idle * 1000:.1f} ms")
+        print(f"a day later, another {warm.looked_at} due, the process warm: {warm_s:.3f} s "
+              f"({len(warm.announcements)} announcements)")
 
 
 if __name__ == "__main__":

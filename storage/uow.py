@@ -674,17 +674,16 @@ class SqlSla(_Repo):
             return set()
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
         c = t.sla_announcements.c
-        claimed: set[tuple[int, str, str, int]] = set()
-        for i in range(0, len(keys), 2000):
-            stmt = (
-                insert(t.sla_announcements)
-                .values([{"ticket_id": k[0], "timer": k[1], "kind": k[2], "level": k[3],
-                          "created_at": now} for k in keys[i:i + 2000]])
-                .on_conflict_do_nothing(index_elements=["ticket_id", "timer", "kind", "level"])
-                .returning(c.ticket_id, c.timer, c.kind, c.level)
-            )
-            claimed.update(tuple(r) for r in (await self.s.execute(stmt)).all())
-        return claimed
+        # executemany, not one VALUES list: the statement compiles once and is cached, where
+        # a thousand-row VALUES list was compiled afresh on every sweep.
+        stmt = (
+            insert(t.sla_announcements)
+            .on_conflict_do_nothing(index_elements=["ticket_id", "timer", "kind", "level"])
+            .returning(c.ticket_id, c.timer, c.kind, c.level)
+        )
+        rows = [{"ticket_id": k[0], "timer": k[1], "kind": k[2], "level": k[3],
+                 "created_at": now} for k in keys]
+        return {tuple(r) for r in (await self.s.execute(stmt, rows)).all()}  # type: ignore[misc]
 
     async def claim(self, ticket_id: int, timer: str, kind: str, level: int,
                     now: datetime) -> bool:
