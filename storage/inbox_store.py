@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import tables as t
+from storage.leases import lease
 
 # Longer than applying one message may take (a media download times out at 15 s).
 LEASE = timedelta(seconds=30)
@@ -44,18 +45,8 @@ async def claim(s: AsyncSession, now: datetime, limit: int = 32) -> list[dict[st
     free = (_i.claimed_until.is_(None)) | (_i.claimed_until < now)
     due = (select(_i.id).where(_i.processed_at.is_(None), free, ~blocked)
            .order_by(_i.id).limit(limit))
-    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        due = due.with_for_update(skip_locked=True)
-    ids = [row[0] for row in (await s.execute(due)).all()]
-    if not ids:
-        await s.commit()
-        return []
-    rows = (await s.execute(
-        update(t.waha_inbox).where(_i.id.in_(ids))
-        .values(claimed_until=now + LEASE, attempts=_i.attempts + 1)
-        .returning(_i.id, _i.key, _i.payload, _i.attempts))).mappings().all()
-    await s.commit()
-    return [dict(r) for r in sorted(rows, key=lambda r: r["id"])]
+    return await lease(s, t.waha_inbox, due, claimed_until=now + LEASE,
+                       attempts=_i.attempts + 1)
 
 
 async def settle(s: AsyncSession, done: list[int], now: datetime) -> None:
@@ -84,8 +75,6 @@ async def has_waiting(s: AsyncSession, chat: str) -> bool:
 
 
 async def waiting(s: AsyncSession) -> int:
-    """How many events are not yet applied (the tests and /metrics read it)."""
-    from sqlalchemy import func
-
+    """How many events are not yet applied (the tests read it)."""
     return int((await s.execute(select(func.count()).select_from(t.waha_inbox)
                                 .where(_i.processed_at.is_(None)))).scalar_one())

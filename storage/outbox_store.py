@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage import tables as t
+from storage.leases import lease
 
 # Longer than one send may take (the clients time out at 15 s): a worker killed mid-send
 # holds its messages, and the ones after them to the same person, this long at most.
@@ -47,22 +48,8 @@ async def claim(
         .order_by(_o.id)
         .limit(limit)
     )
-    if s.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        due = due.with_for_update(skip_locked=True)
-    ids = [row[0] for row in (await s.execute(due)).all()]
-    if not ids:
-        await s.commit()
-        return []
-    rows = (
-        await s.execute(
-            update(t.outbox)
-            .where(_o.id.in_(ids))
-            .values(status="sending", next_attempt_at=now + LEASE, attempts=_o.attempts + 1)
-            .returning(*t.outbox.columns)
-        )
-    ).mappings().all()
-    await s.commit()
-    return [dict(r) for r in sorted(rows, key=lambda r: r["id"])]
+    return await lease(s, t.outbox, due, status="sending", next_attempt_at=now + LEASE,
+                       attempts=_o.attempts + 1)
 
 
 async def mark_sent(s: AsyncSession, sent: list[tuple[int, str | None]],

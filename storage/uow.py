@@ -57,18 +57,7 @@ class SqlTickets(_Repo):
         self.s.add(ticket)
 
     async def next_ref(self) -> str:
-        if self.dialect == "postgresql":
-            n = (await self.s.execute(text("SELECT nextval('ticket_ref_seq')"))).scalar_one()
-        else:
-            n = (
-                await self.s.execute(
-                    update(t.counters)
-                    .where(t.counters.c.name == "ticket_ref")
-                    .values(value=t.counters.c.value + 1)
-                    .returning(t.counters.c.value)
-                )
-            ).scalar_one()
-        return format_ref(int(n))
+        return (await self.next_refs(1))[0]
 
     async def next_refs(self, count: int) -> list[str]:
         """`count` consecutive-or-not refs in one round trip (imports take thousands)."""

@@ -287,9 +287,7 @@ class _Batch:
             return by_ext.get(row.external_ref)
         if row.dr:
             await self.uow.flush()  # a ticket this pass cancelled or closed is not open
-            open_ = await self.uow.tickets.open_for_dr(row.dr)
-            if len(open_) == 1:
-                return open_[0]
+            return await _the_open_ticket(self.uow, row.dr)
         return None
 
     async def _new_ticket(self, row: ImportRow) -> NewTicket:
@@ -328,10 +326,14 @@ async def _find(uow: UnitOfWork, row: ImportRow) -> Ticket | None:
     if row.external_ref:
         return await uow.tickets.by_external_ref(row.external_ref)
     if row.dr:
-        open_ = await uow.tickets.open_for_dr(row.dr)
-        if len(open_) == 1:
-            return open_[0]
+        return await _the_open_ticket(uow, row.dr)
     return None
+
+
+async def _the_open_ticket(uow: UnitOfWork, dr: str) -> Ticket | None:
+    """The DR's open ticket, when it has exactly one (SPEC 7: rows with neither ref)."""
+    open_ = await uow.tickets.open_for_dr(dr)
+    return open_[0] if len(open_) == 1 else None
 
 
 def _started(row: ImportRow, ctx: Context) -> datetime | None:
