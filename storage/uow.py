@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
@@ -53,6 +53,12 @@ _TICKET_COLUMNS = [c.key for c in t.tickets.columns if c.key != "id"]
 
 
 class SqlTickets(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # Holds read in bulk by load_holds (an import about to re-prioritise hundreds of
+        # tickets), kept current by add_hold and dropped when a savepoint rolls back.
+        self._holds: dict[int, list[TicketHold]] = {}
+
     async def add(self, ticket: Ticket) -> None:
         self.s.add(ticket)
 
@@ -185,7 +191,28 @@ class SqlTickets(_Repo):
                     .limit(q.limit).offset(q.offset))
         return list((await self.s.execute(stmt)).scalars()), int(total)
 
+    async def load_holds(self, ticket_ids: Sequence[int]) -> None:
+        """Read the holds of many tickets in one query; holds() then answers them from memory."""
+        wanted = [i for i in set(ticket_ids) if i not in self._holds]
+        for part in _chunks(wanted):
+            self._holds.update((i, []) for i in part)
+            stmt = select(TicketHold).where(t.ticket_holds.c.ticket_id.in_(part))
+            for hold in (await self.s.execute(stmt)).scalars():
+                self._holds[hold.ticket_id].append(hold)
+
+    def forget_holds(self, *, rolled_back_only: bool = False) -> None:
+        """Forget the holds read by load_holds; after a savepoint's rollback, only those of
+        tickets that gained a hold the rollback threw away."""
+        if not rolled_back_only:
+            self._holds.clear()
+            return
+        for ticket_id in [i for i, holds in self._holds.items()
+                          if any(h not in self.s for h in holds)]:
+            del self._holds[ticket_id]
+
     async def holds(self, ticket_id: int) -> list[TicketHold]:
+        if ticket_id in self._holds:
+            return sorted(self._holds[ticket_id], key=lambda h: h.started_at)
         stmt = (
             select(TicketHold)
             .where(t.ticket_holds.c.ticket_id == ticket_id)
@@ -200,6 +227,8 @@ class SqlTickets(_Repo):
 
     async def add_hold(self, hold: TicketHold) -> None:
         self.s.add(hold)
+        if hold.ticket_id in self._holds:
+            self._holds[hold.ticket_id].append(hold)
 
     async def steps(self, ticket_id: int) -> list[VerificationStep]:
         stmt = (
@@ -368,15 +397,29 @@ class SqlProjects(_Repo):
 
 
 class SqlDrs(_Repo):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # What get_many found (or did not) in this transaction: an import asks for the same
+        # drops again, ticket by ticket, when it re-computes billing.
+        self._known: dict[str, DrRecord | None] = {}
+
     async def get(self, dr_number: str) -> DrRecord | None:
+        if dr_number in self._known:
+            return self._known[dr_number]
         return await self.s.get(DrRecord, dr_number)
 
     async def get_many(self, dr_numbers: Sequence[str]) -> dict[str, DrRecord]:
-        found: dict[str, DrRecord] = {}
-        for part in _chunks(sorted(set(dr_numbers))):
+        wanted = set(dr_numbers)
+        found = {dr: r for dr in wanted if (r := self._known.get(dr)) is not None}
+        unknown = sorted(dr for dr in wanted if dr not in self._known)
+        for part in _chunks(unknown):
             stmt = select(DrRecord).where(t.drs.c.dr_number.in_(part))
             found.update((r.dr_number, r) for r in (await self.s.execute(stmt)).scalars())
+        self._known.update((dr, found.get(dr)) for dr in unknown)
         return found
+
+    def forget(self) -> None:
+        self._known.clear()
 
     async def upsert_many(self, records: Sequence[DrRecord]) -> int:
         if not records:
@@ -389,6 +432,7 @@ class SqlDrs(_Repo):
             index_elements=["dr_number"],
             set_={c: stmt.excluded[c] for c in cols if c != "dr_number"},
         )
+        self.forget()
         # Chunks keep each statement under SQLite's bound-parameter limit.
         for i in range(0, len(rows), 500):
             await self.s.execute(stmt, rows[i : i + 500])
@@ -451,8 +495,9 @@ class SqlOutbox(_Repo):
 class Savepoint:
     """A nested transaction whose rollback leaves every loaded object readable again."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, rolled_back: Callable[[], None]) -> None:
         self._session = session
+        self._rolled_back = rolled_back  # the unit of work's caches may hold what is undone
         self._nested: Any = None
 
     async def begin(self) -> Savepoint:
@@ -464,6 +509,7 @@ class Savepoint:
 
     async def rollback(self) -> None:
         await self._nested.rollback()
+        self._rolled_back()
         # Rolling back a savepoint expires the objects it touched, and in async code an
         # expired attribute cannot load itself later: read them back now, while we may.
         for obj in list(self._session.identity_map.values()):
@@ -513,7 +559,13 @@ class SqlUnitOfWork:
     async def savepoint(self) -> Savepoint:
         """`sp = await uow.savepoint()`, then `sp.commit()` or `sp.rollback()`."""
         assert self.session is not None
-        return await Savepoint(self.session).begin()
+        return await Savepoint(
+            self.session, lambda: self.tickets.forget_holds(rolled_back_only=True)).begin()
+
+    def _forget(self) -> None:
+        """After a rollback, what the repositories remember of this transaction is void."""
+        self.tickets.forget_holds()
+        self.drs.forget()
 
     async def flush(self) -> None:
         assert self.session is not None
@@ -533,6 +585,7 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         assert self.session is not None
         await self.session.rollback()
+        self._forget()
 
 
 class SqlInbound(_Repo):

@@ -240,6 +240,7 @@ class _Batch:
         by_ref = await self.uow.tickets.by_refs([r.ref for r in rows if r.ref])
         by_ext = await self.uow.tickets.by_external_refs(
             [r.external_ref for r in rows if r.external_ref and not r.ref])
+        await self._read_ahead(rows, by_ref, by_ext)
         new_rows: list[ImportRow] = []
         news: list[NewTicket] = []
         unsettled: set[tuple[str, str]] = set()  # keys this pass may still change
@@ -278,6 +279,17 @@ class _Batch:
             outcomes[id(row)] = (RowIssue(row.row_number, "row", result.message)
                                  if isinstance(result, DomainError) else "created")
         return later
+
+    async def _read_ahead(self, rows: list[ImportRow], by_ref: dict[str, Ticket],
+                          by_ext: dict[str, Ticket]) -> None:
+        """Read at once what the rows' updates will ask for ticket by ticket: the holds (a
+        new priority restarts the clock) and the drops (a new cause re-computes billing)."""
+        matched = ((row, by_ref.get(row.ref) if row.ref else by_ext.get(row.external_ref or ""))
+                   for row in rows)
+        changing = [tk for row, tk in matched if tk is not None and _would_change(tk, row)]
+        if changing:
+            await self.uow.tickets.load_holds([tk.id for tk in changing])
+            await self.uow.drs.get_many([tk.dr_number for tk in changing if tk.dr_number])
 
     async def _match(self, row: ImportRow, by_ref: dict[str, Ticket],
                      by_ext: dict[str, Ticket]) -> Ticket | None:
