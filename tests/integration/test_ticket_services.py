@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.bootstrap import Container
 from domain.enums import Channel, HoldReason, Priority, Source, Status, TimerState
 from domain.errors import Conflict, NotFound, PermissionDenied
+from domain.model import TicketHold
 from domain.services import tickets as svc
 from domain.services.views import ticket_json
 from storage import tables as t
@@ -199,3 +200,27 @@ async def test_fifty_concurrent_creations_get_fifty_refs(container: Container,
     refs = await asyncio.gather(*(one(n) for n in range(50)))
     assert len(set(refs)) == 50
     assert all(r.startswith("FF") and len(r) == 8 for r in refs)
+
+
+async def test_holds_read_ahead_stay_current_through_a_savepoint(
+    container: Container, people: People
+) -> None:
+    """An import reads many tickets' holds at once (load_holds); a hold added afterwards is
+    seen, and one added under a savepoint that rolls back is not."""
+    ticket = (await create(container, people)).ticket
+    start = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    async with container.uow() as uow:
+        await uow.tickets.load_holds([ticket.id])
+        assert await uow.tickets.holds(ticket.id) == []
+        await uow.tickets.add_hold(TicketHold(ticket.id, start, HoldReason.AWAITING_CUSTOMER,
+                                              Status.ASSIGNED, ended_at=start))
+        savepoint = await uow.savepoint()
+        await uow.tickets.add_hold(TicketHold(ticket.id, start.replace(hour=8),
+                                              HoldReason.AWAITING_CUSTOMER, Status.ASSIGNED))
+        assert len(await uow.tickets.holds(ticket.id)) == 2
+        await savepoint.rollback()
+        kept = await uow.tickets.holds(ticket.id)
+        assert [(h.started_at, h.ended_at) for h in kept] == [(start, start)]
+        await uow.commit()
+    async with container.uow() as uow:
+        assert [h.started_at for h in await uow.tickets.holds(ticket.id)] == [start]
