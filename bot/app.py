@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.bootstrap import Container
-from handlers.api import openapi, rest, writes
+from handlers.api import media, openapi, rest, writes
 from handlers.api.errors import error_middleware, error_response
 from handlers.api.metrics import Metrics
 from handlers.delivery import DeliveryWorker, Transport, WhatsAppTransport
@@ -91,6 +93,22 @@ async def slack_events(request: web.Request) -> web.StreamResponse:
     return await runtime.slack.handle(request)
 
 
+async def load_media_links(container: Container, retry_seconds: float = 2.0) -> None:
+    """The media-link secret, loaded once the schema is in place (the database may be down
+    or still migrating at start), so cards rendered from then on carry photo links."""
+    failures = 0
+    while container.links is None:
+        if container.schema_ready:
+            try:
+                await container.media_links()
+                return
+            except Exception as exc:
+                failures += 1
+                if failures == 1 or failures % 30 == 0:
+                    log.warning("media-link secret not loaded yet, retrying: %s", exc)
+        await asyncio.sleep(retry_seconds)
+
+
 def build_transports(container: Container, http: aiohttp.ClientSession) -> dict[str, Transport]:
     """The outbound channels the settings enable (the CLI's one-shot commands use it too)."""
     settings = container.settings
@@ -108,6 +126,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME]
     settings = runtime.container.settings
     runtime.http = aiohttp.ClientSession()
+    links = asyncio.create_task(load_media_links(runtime.container))
     if settings.whatsapp_enabled:
         assert settings.waha_api_key
         runtime.waha = WahaClient(runtime.http, settings.waha_url, settings.waha_api_key,
@@ -137,6 +156,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
                                                           runtime.wake_worker)
         runtime.scheduler.start()
     yield
+    links.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await links
     if runtime.scheduler is not None:
         runtime.scheduler.shutdown(wait=False)
         await runtime.jobs.stop()
@@ -164,5 +186,6 @@ def create_app(container: Container, *, run_worker: bool = True) -> web.Applicat
     app.router.add_post("/webhooks/waha", waha_webhook)
     app.router.add_post("/slack/events", slack_events)
     rest.add_routes(app)
+    media.add_routes(app)
     writes.add_routes(app)
     return app

@@ -171,12 +171,12 @@ def cmd_projects_add(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(container: Any) -> int:
         async with container.uow() as uow:
-            project = await add_project(
+            project, new = await add_project(
                 uow, args.name, args.whatsapp_group, args.installation_guarantee_days,
                 args.material_guarantee_days,
             )
             await uow.commit()
-        print(f"added project {project.name} as id {project.id}")
+        print(f"{'added' if new else 'updated'} project {project.name} as id {project.id}")
         return 0
 
     return asyncio.run(_with_container(settings, work))
@@ -191,10 +191,16 @@ def cmd_drs_import(args: argparse.Namespace, settings: Settings) -> int:
         print(problem, file=sys.stderr)
 
     async def work(container: Any) -> int:
+        from domain.services.people import register_projects
+
         async with container.uow() as uow:
             count = await uow.drs.upsert_many(records)
+            added = await register_projects(uow, (r.project for r in records))
             await uow.commit()
         print(f"imported {count} DRs, {len(problems)} rows refused")
+        if added:
+            print(f"registered {len(added)} new projects: {', '.join(added)} (set their "
+                  f"WhatsApp group and guarantees with 'ticketbot projects add --name ...')")
         return 0 if not problems else 1
 
     return asyncio.run(_with_container(settings, work))
@@ -372,23 +378,21 @@ def cmd_import_weekly(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_container(settings, work))
 
 
+def export_params(args: argparse.Namespace) -> dict[str, list[str]]:
+    from handlers.ticket_filters import NAMES
+
+    return {name: [value] for name in NAMES if (value := getattr(args, name, None))}
+
+
 def export_query(args: argparse.Namespace) -> Any:
-    from domain.enums import Status, parse_priority
-    from domain.ports import TicketQuery
+    from domain.errors import InvalidInput
+    from handlers.ticket_filters import parse
 
     try:
-        statuses = [Status(s.strip()) for s in (args.status or "").split(",") if s.strip()]
-    except ValueError as exc:
-        raise CliError(f"--status: {exc}") from None
-    priorities = []
-    for word in (args.priority or "").split(","):
-        if word.strip():
-            p = parse_priority(word)
-            if p is None:
-                raise CliError(f"--priority: '{word}' is not a priority")
-            priorities.append(p)
-    return TicketQuery(status=statuses, priority=priorities, zone=args.zone, dr=args.dr,
-                       pole=args.pole, pon=args.pon, text=args.q)
+        return parse(export_params(args))
+    except InvalidInput as exc:
+        name = (exc.details or {}).get("parameter", "filter")
+        raise CliError(f"--{name}: {exc.message}") from None
 
 
 def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
@@ -401,6 +405,14 @@ def cmd_export_tickets(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"--out: the folder {out.parent} does not exist")
 
     async def work(container: Any) -> int:
+        from domain.errors import NotFound
+        from handlers.ticket_filters import resolve
+
+        async with container.uow() as uow:
+            try:
+                await resolve(uow, query, export_params(args), None)
+            except NotFound as exc:
+                raise CliError(f"--assignee: {exc.message}") from None
         rows = export_rows(container.uow, container.context(), query)
         if args.format == "xlsx":
             stream = XlsxStream()
@@ -471,8 +483,10 @@ def build_parser() -> argparse.ArgumentParser:
     padd = projects.add_parser("add", help="register a project")
     padd.add_argument("--name", required=True)
     padd.add_argument("--whatsapp-group")
-    padd.add_argument("--installation-guarantee-days", type=int, default=90)
-    padd.add_argument("--material-guarantee-days", type=int, default=365)
+    padd.add_argument("--installation-guarantee-days", type=int,
+                      help="default 90 for a new project; a known one keeps its own")
+    padd.add_argument("--material-guarantee-days", type=int,
+                      help="default 365 for a new project; a known one keeps its own")
     padd.set_defaults(func=cmd_projects_add)
 
     drs = sub.add_parser("drs", help="the DR register").add_subparsers(
@@ -509,8 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = exports.add_parser("tickets", help="export tickets to .xlsx or .csv")
     export.add_argument("--format", choices=("xlsx", "csv"), required=True)
     export.add_argument("--out", required=True)
-    for name in ("status", "priority", "zone", "dr", "pole", "pon", "q"):
-        export.add_argument(f"--{name}")
+    for name in ("status", "priority", "assignee", "contractor", "project", "zone", "dr",
+                 "pole", "pon", "sla", "q"):
+        export.add_argument(f"--{name}")  # the REST list's filters, as in handlers/ticket_filters
     export.set_defaults(func=cmd_export_tickets)
 
     sla = sub.add_parser("sla", help="the SLA engine").add_subparsers(

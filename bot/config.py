@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         None, validation_alias=_env("TICKETBOT_WAHA_WEBHOOK_HMAC_KEY")
     )
     media_dir: str = Field("./media", validation_alias=_env("TICKETBOT_MEDIA_DIR"))
+    # Where people reach this service (the signed photo links on Slack cards point here).
+    public_url: str | None = Field(None, validation_alias=_env("TICKETBOT_PUBLIC_URL"))
+    # Signs those links; unset, a secret generated once and kept in the database is used.
+    media_link_secret: str | None = Field(
+        None, validation_alias=_env("TICKETBOT_MEDIA_LINK_SECRET")
+    )
     sla_sweep_seconds: float = Field(60, gt=0, validation_alias=_env("TICKETBOT_SLA_SWEEP_SECONDS"))
 
     @field_validator("database_url")
@@ -73,6 +79,27 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL with a host")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        try:
+            url = URL(value)
+        except (ValueError, TypeError):
+            raise ValueError("not a URL") from None
+        if url.scheme not in ("http", "https") or not url.host or url.query_string:
+            raise ValueError("must be an http(s) URL with a host, e.g. https://tickets.example.net")
+        return value
+
+    @field_validator("media_link_secret")
+    @classmethod
+    def _media_link_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -90,6 +117,8 @@ class Settings(BaseSettings):
         "slack_ops_channel",
         "waha_api_key",
         "waha_webhook_hmac_key",
+        "public_url",
+        "media_link_secret",
         mode="before",
     )
     @classmethod
@@ -99,6 +128,14 @@ class Settings(BaseSettings):
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def public_base_url(self) -> str:
+        """TICKETBOT_PUBLIC_URL, else the listen address."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def slack_enabled(self) -> bool:

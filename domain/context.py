@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.enums import Channel, Role
+from domain.media_links import MediaLinks
 from domain.model import User
 
 
@@ -41,3 +42,4 @@ class Context:
     channels: dict[str, str | None] = field(default_factory=dict)  # sla/approvals/ops ids
     import_uid: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    media_links: MediaLinks | None = None  # signs evidence links on cards; None: no links

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.enums import Role, Status
@@ -28,6 +29,7 @@ class Action(StrEnum):
     CLOSE = "close"
     ACK_SLA = "acknowledge SLA alerts on"
     DECIDE_RISK = "decide risk acceptances on"
+    IMPORT = "import weekly reports"
     ADMIN = "administer"
 
 
@@ -50,6 +52,7 @@ _MIN_ROLE: dict[Action, Role] = {
     Action.CLOSE: Role.SUPERVISOR,
     Action.ACK_SLA: Role.SUPERVISOR,
     Action.DECIDE_RISK: Role.MANAGER,
+    Action.IMPORT: Role.SUPERVISOR,
     Action.ADMIN: Role.ADMIN,
 }
 
@@ -65,12 +68,41 @@ def _company(user: User, ticket: Ticket) -> bool:
     return user.contractor_id is not None and ticket.contractor_id == user.contractor_id
 
 
+_TAKEABLE = (Status.OPEN, Status.QA_REJECTED)
+
+
+def _takeable(user: User, ticket: Ticket) -> bool:
+    """An unassigned open ticket of the technician's own contractor (or of none)."""
+    return (ticket.assignee_id is None and ticket.status in _TAKEABLE
+            and (ticket.contractor_id is None or ticket.contractor_id == user.contractor_id))
+
+
 def can_see(user: User, ticket: Ticket) -> bool:
     if user.role is Role.TECHNICIAN:
         return _own(user, ticket)
     if user.role is Role.CONTRACTOR:
         return _own(user, ticket) or _company(user, ticket)
     return True
+
+
+def can_find(user: User, ticket: Ticket, *, taking: bool = False) -> bool:
+    """Whether naming the ticket finds it: one the user sees, or one they are taking."""
+    return can_see(user, ticket) or (taking and allowed(user, Action.TAKE, ticket))
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """can_see as a list's filter: what a technician or contractor may list or export."""
+
+    user_id: int
+    company_id: int | None = None  # a contractor: every ticket of that company
+
+
+def visibility(user: User) -> Visibility | None:
+    """None for those who see every ticket."""
+    if can_see_all(user) or user.id is None:
+        return None
+    return Visibility(user.id, user.contractor_id if user.role is Role.CONTRACTOR else None)
 
 
 def allowed(user: User, action: Action, ticket: Ticket | None = None) -> bool:
@@ -83,12 +115,7 @@ def allowed(user: User, action: Action, ticket: Ticket | None = None) -> bool:
     if ticket is None or user.role.at_least(Role.SUPERVISOR):
         return True
     if action is Action.TAKE:
-        unassigned_open = ticket.assignee_id is None and ticket.status in (
-            Status.OPEN,
-            Status.QA_REJECTED,
-        )
-        same_company = ticket.contractor_id is None or ticket.contractor_id == user.contractor_id
-        return unassigned_open and same_company
+        return _takeable(user, ticket)
     return can_see(user, ticket)
 
 

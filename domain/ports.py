@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from domain.enums import Priority, Status
+from domain.enums import Priority, Status, TimerState
 from domain.model import (
     Attachment,
     Contractor,
@@ -23,6 +23,7 @@ from domain.model import (
     User,
     VerificationStep,
 )
+from domain.permissions import Visibility
 
 
 @dataclass
@@ -31,6 +32,7 @@ class TicketQuery:
 
     status: Sequence[Status] = ()
     priority: Sequence[Priority] = ()
+    sla: Sequence[TimerState] = ()  # open tickets with a timer in one of these states
     assignee_id: int | None = None
     unassigned: bool = False
     contractor_id: int | None = None
@@ -41,8 +43,7 @@ class TicketQuery:
     pon: str | None = None
     text: str | None = None
     open_only: bool = False
-    # technicians/contractors see only their own: (user_id, contractor_id or None)
-    visible_to: tuple[int, int | None] | None = None
+    visible_to: Visibility | None = None  # technicians and contractors: permissions.visibility
     due_before: datetime | None = None  # an SLA due time (response or resolution) before this
     limit: int = 50
     offset: int = 0

@@ -5,18 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from domain.context import Actor, Context
+from domain.media_links import EvidenceLink, evidence_links
 from domain.model import OutboundMessage, RiskAcceptance, Ticket
 from domain.ports import UnitOfWork
+from handlers.slack.blocks import evidence_block
+
+
+async def ticket_evidence(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> list[EvidenceLink]:
+    """The ticket's photos as signed links, for a manager deciding without a login."""
+    if ctx.media_links is None:
+        return []
+    return evidence_links(ctx.media_links, await uow.tickets.attachments(ticket.id), ctx.now)
 
 
 def risk_blocks(risk: RiskAcceptance, ticket: Ticket, requester: str,
-                outcome: str | None = None) -> list[dict[str, Any]]:
+                outcome: str | None = None, evidence: list[EvidenceLink] | None = None
+                ) -> list[dict[str, Any]]:
     text = (
         f"*Risk acceptance #{risk.id}* on *{ticket.ref}* ({ticket.title})\n"
         f"Type: `{risk.risk_type}` · expires {risk.expires_on.isoformat()}\n"
         f"{risk.description}\nRequested by {requester}"
     )
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    photos = evidence_block(evidence)
+    if photos:
+        blocks.append(photos)
     if outcome:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]})
     else:
@@ -43,7 +56,8 @@ async def announce_risk(uow: UnitOfWork, ctx: Context, risk: RiskAcceptance, tic
         address=channel,
         text=f"Risk acceptance #{risk.id} on {ticket.ref}: {risk.risk_type} until "
              f"{risk.expires_on.isoformat()}",
-        blocks=risk_blocks(risk, ticket, actor.name),
+        blocks=risk_blocks(risk, ticket, actor.name,
+                           evidence=await ticket_evidence(uow, ctx, ticket)),
         template="risk_requested",
         ticket_id=ticket.id,
         created_at=ctx.now,

@@ -74,6 +74,7 @@ async def _find_user(uow: Any, inbound: Inbound) -> User | None:
 async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bool = True
                   ) -> Outcome:
     """Everything one inbound chat message causes, committed together (or not at all)."""
+    await container.try_media_links()  # once per process: cards then carry photo links
     async with container.uow() as uow:
         ctx = container.context()
         if inbound.dedupe_key and not await uow.inbound.first_time(inbound.dedupe_key, ctx.now):

@@ -7,8 +7,9 @@ from typing import Any
 
 from domain import permissions
 from domain.context import Actor, Context
-from domain.enums import Channel, Priority, Role, Source, Status, TicketType
+from domain.enums import Channel, Priority, Source, Status, TicketType
 from domain.errors import InvalidInput, NotFound
+from domain.media_links import evidence_links
 from domain.model import ChatReply, Ticket
 from domain.ports import TicketQuery, UnitOfWork
 from domain.services import qa as qa_service
@@ -24,10 +25,11 @@ LIST_LIMIT = 15
 
 
 async def _ticket_for(uow: UnitOfWork, ctx: Context, actor: Actor, ref: str | None,
-                      usage: str) -> Ticket:
+                      usage: str, *, taking: bool = False) -> Ticket:
     """The named ticket, or the one the sender last referred to within 30 minutes."""
     if ref:
-        ticket = await ticket_service.find_visible(uow, actor, ref, for_update=True)
+        ticket = await ticket_service.find_visible(uow, actor, ref, for_update=True,
+                                                   taking=taking)
     else:
         ticket_id = None
         if actor.user is not None:
@@ -79,11 +81,18 @@ async def execute(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbound
         word = "approved" if cmd.approve else "rejected"
         return ChatReply(f"Risk acceptance #{risk.id} on {ticket.ref} {word}.", ticket.ref,
                          extra={"risk_decided": risk.id})
+    if isinstance(cmd, g.RiskResolve):
+        risk, ticket = await qa_service.resolve_risk(uow, ctx, actor, cmd.risk_id, cmd.notes)
+        return ChatReply(f"Risk acceptance #{risk.id} on {ticket.ref} resolved.", ticket.ref,
+                         extra={"ticket_id": ticket.id})
     if isinstance(cmd, g.Show):
         ticket = await _ticket_for(uow, ctx, actor, cmd.ref, g.USAGE["show"])
         view = await ticket_json(uow, ctx, ticket)
-        return ChatReply(ticket_summary(ctx, ticket, view), ticket.ref,
-                         extra={"ticket_id": ticket.id, "view": view})
+        extra: dict[str, Any] = {"ticket_id": ticket.id, "view": view}
+        if actor.channel is Channel.SLACK:  # the card lists the evidence, with signed links
+            extra["evidence"] = evidence_links(
+                ctx.media_links, await uow.tickets.attachments(ticket.id), ctx.now)
+        return ChatReply(ticket_summary(ctx, ticket, view), ticket.ref, extra=extra)
     if isinstance(cmd, g.NewModal):
         raise InvalidInput("Say what to log: new DR1234567 [priority] <what is wrong> "
                            "(in Slack, '/ticket new' alone opens a form).")
@@ -91,7 +100,8 @@ async def execute(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbound
     if handler is None:
         raise InvalidInput(f"{type(cmd).__name__} is not available here yet.")
     usage = g.USAGE.get(handler[0], "")
-    ticket = await _ticket_for(uow, ctx, actor, getattr(cmd, "ref", None), usage)
+    ticket = await _ticket_for(uow, ctx, actor, getattr(cmd, "ref", None), usage,
+                               taking=isinstance(cmd, g.Take))
     text = await handler[1](uow, ctx, actor, ticket, cmd)
     return ChatReply(text, ticket.ref, extra={"ticket_id": ticket.id})
 
@@ -132,7 +142,7 @@ async def _list(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any) -> ChatRe
     if kind == "mine" or (not permissions.can_see_all(user) and kind not in ("unassigned",)):
         q.assignee_id = user.id if kind == "mine" else None
     if not permissions.can_see_all(user):
-        q.visible_to = (user.id, user.contractor_id if user.role is Role.CONTRACTOR else None)
+        q.visible_to = permissions.visibility(user)
     if kind == "unassigned":
         q.unassigned = True
     elif kind == "open":

@@ -135,6 +135,12 @@ class RiskDecision:
 
 
 @dataclass(frozen=True)
+class RiskResolve:
+    risk_id: int
+    notes: str
+
+
+@dataclass(frozen=True)
 class Done:
     ref: str | None
 
@@ -205,7 +211,8 @@ class Cancel:
 
 Command = (
     Help | NewFault | NewModal | ListTickets | Show | SetStatus | Ack | Start | Note
-    | StepEvidence | Reading | SetCause | Hold | Resume | RiskRequest | RiskDecision | Done
+    | StepEvidence | Reading | SetCause | Hold | Resume | RiskRequest | RiskDecision
+    | RiskResolve | Done
     | Assign | Take | SetPriority | QaStart | QaApprove | QaReject | Handover | Escalate | Close
     | Reopen | Cancel
 )
@@ -238,6 +245,7 @@ USAGE: dict[str, str] = {
     "resume": "resume FF000123",
     "risk": "risk FF000123 <type> until 2026-12-15 <description>",
     "risk_decision": "risk approve 12 | risk reject 12 <reason>",
+    "risk_resolve": "risk resolve 12 <how it was dealt with>",
     "done": "done FF000123",
     "assign": "assign FF000123 @person",
     "take": "take FF000123",
@@ -270,6 +278,7 @@ _SLACK_EXTRA = [
     ("qa start|approve|reject FF000123", "QA"),
     ("handover FF000123 qa|maintenance|complete", "handovers"),
     ("risk approve 12 / risk reject 12 reason", "decide a risk acceptance"),
+    ("risk resolve 12 closure fitted", "resolve an approved risk acceptance"),
     ("priority / escalate / close / reopen / cancel FF000123 ...", "supervision"),
 ]
 
@@ -639,6 +648,15 @@ def _hold(args: list[str]) -> Command:
 
 
 def _risk(args: list[str]) -> Command:
+    if args and args[0].lower() in ("resolve", "resolved", "opgelos"):
+        risk_id = _int(args[1].lstrip("#")) if len(args) > 1 else None
+        if risk_id is None:
+            raise ParseError("Which risk acceptance? e.g. risk resolve 12 closure fitted",
+                             USAGE["risk_resolve"])
+        notes = _rest(args[2:])
+        if not notes:
+            raise ParseError("Say how it was dealt with.", USAGE["risk_resolve"])
+        return RiskResolve(risk_id, notes)
     if args and args[0].lower() in ("approve", "reject", "goedkeur", "afkeur"):
         approve = args[0].lower() in ("approve", "goedkeur")
         risk_id = _int(args[1].lstrip("#")) if len(args) > 1 else None

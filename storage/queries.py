@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.model import ApiToken, AuditEvent, User
+from domain.model import ApiToken, Attachment, AuditEvent, User
 from storage import tables as t
 
 
@@ -76,3 +77,31 @@ async def database_answers(s: AsyncSession) -> bool:
 
     await s.execute(text("SELECT 1"))
     return True
+
+
+async def server_secret(s: AsyncSession, name: str, make: Callable[[], str],
+                        now: datetime) -> str:
+    """The database's secret `name`, made with `make()` the first time anyone asks. Several
+    processes asking at once agree: the first insert wins, the others read it."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    c = t.server_secrets.c
+    found = (await s.execute(select(c.value).where(c.name == name))).scalar_one_or_none()
+    if found is not None:
+        return found
+    insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+    await s.execute(insert(t.server_secrets).values(name=name, value=make(), created_at=now)
+                    .on_conflict_do_nothing(index_elements=["name"]))
+    await s.commit()
+    return (await s.execute(select(c.value).where(c.name == name))).scalar_one()
+
+
+async def attachment(s: AsyncSession, attachment_id: int) -> tuple[Attachment, str] | None:
+    """An attachment and its ticket's ref."""
+    row = (await s.execute(
+        select(Attachment, t.tickets.c.ref)
+        .join(t.tickets, t.tickets.c.id == t.attachments.c.ticket_id)
+        .where(t.attachments.c.id == attachment_id)
+    )).first()
+    return (row[0], row[1]) if row else None

@@ -445,3 +445,13 @@ daily_runs = Table(
     Column("day", Date, primary_key=True),
     Column("ran_at", UtcDateTime, nullable=False),
 )
+
+# Secrets the service makes for itself, generated once per database so that every process
+# and every restart agrees on them (the media-link signing key, unless configured).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -164,12 +164,17 @@ class SqlTickets(_Repo):
                     func.lower(c.ref).like(like),
                     func.lower(func.coalesce(c.external_ref, "")).like(like),
                     func.lower(func.coalesce(c.address, "")).like(like),
+                    func.lower(func.coalesce(c.dr_number, "")).like(like),
+                    func.lower(func.coalesce(c.pole_number, "")).like(like),
+                    func.lower(func.coalesce(c.pon_number, "")).like(like),
+                    func.lower(func.coalesce(c.zone, "")).like(like),
                 )
             )
-        if q.visible_to is not None:
-            user_id, contractor_id = q.visible_to
-            mine = or_(c.assignee_id == user_id, c.created_by_id == user_id)
-            conds.append(or_(mine, c.contractor_id == contractor_id) if contractor_id else mine)
+        if (seen := q.visible_to) is not None:
+            visible = [c.assignee_id == seen.user_id, c.created_by_id == seen.user_id]
+            if seen.company_id is not None:
+                visible.append(c.contractor_id == seen.company_id)
+            conds.append(or_(*visible))
         if q.due_before is not None:
             conds.append(
                 or_(
@@ -877,8 +882,12 @@ class SqlImports(_Repo):
             created_at=now, finished_at=now))
 
     async def report(self, uid: str) -> dict[str, Any] | None:
-        row = (await self.s.execute(select(t.import_reports)
-                                    .where(t.import_reports.c.uid == uid))).mappings().first()
+        """A run by its uid, or by its report's `WR{year}-W{week}` (the week's latest run)."""
+        c = t.import_reports.c
+        stmt = (select(t.import_reports)
+                .where(or_(c.uid == uid, c.report_uid == uid.strip().upper()))
+                .order_by((c.uid == uid).desc(), c.id.desc()).limit(1))
+        row = (await self.s.execute(stmt)).mappings().first()
         if row is None:
             return None
         return {

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from domain.context import Context
 from domain.ports import TicketQuery
+from domain.services.views import in_sla_states
 
 PAGE = 1000
 
@@ -19,12 +20,18 @@ async def export_rows(uow_factory: Callable[[], Any], ctx: Context, query: Ticke
     tz = ZoneInfo(ctx.timezone)
     names: dict[tuple[str, int], str | None] = {}
     after = 0
+    if query.sla:
+        query = replace(query, open_only=True)  # as the list: a closed ticket's clocks stopped
     while True:
         async with uow_factory() as uow:
             page, _ = await uow.tickets.search(replace(query, after_id=after, limit=PAGE,
                                                        count=False))
+            wanted = page
+            if query.sla:
+                await uow.tickets.load_holds([t.id for t in page])
+                wanted = [t for t in page if await in_sla_states(uow, ctx, t, query.sla)]
             rows = []
-            for t in page:
+            for t in wanted:
                 rows.append({
                     "ref": t.ref, "external_ref": t.external_ref, "dr": t.dr_number,
                     "title": t.title, "description": t.description,

@@ -22,6 +22,7 @@ from domain.ports import UnitOfWork
 from domain.services import tickets as ticket_service
 from domain.services import work
 from domain.services.audit import record
+from domain.services.people import find_user
 from domain.services.ticket_batches import create_many
 from domain.services.tickets import NewTicket
 from domain.weekly import ImportRow, RawRowLike, RowIssue, report_uid, validate_row
@@ -225,7 +226,7 @@ class _Batch:
 
     def __init__(self, uow: UnitOfWork, ctx: Context, actor: Actor) -> None:
         self.uow, self.ctx, self.actor = uow, ctx, actor
-        self.people: dict[str, int | None] = {}
+        self.people: dict[str, int | str | None] = {}
 
     async def apply(self, rows: list[ImportRow]) -> list[Outcome]:
         outcomes: dict[int, str | RowIssue] = {}
@@ -239,7 +240,7 @@ class _Batch:
         await self.uow.flush()  # what the pass before changed, for the look-ups below
         by_ref = await self.uow.tickets.by_refs([r.ref for r in rows if r.ref])
         by_ext = await self.uow.tickets.by_external_refs(
-            [r.external_ref for r in rows if r.external_ref and not r.ref])
+            [r.external_ref for r in rows if r.external_ref])
         await self._read_ahead(rows, by_ref, by_ext)
         new_rows: list[ImportRow] = []
         news: list[NewTicket] = []
@@ -258,8 +259,7 @@ class _Batch:
             try:
                 ticket = await self._match(row, by_ref, by_ext)
                 if ticket is None:
-                    if row.ref:
-                        raise DomainError(f"No ticket {row.ref} to update.")
+                    _unknown_ref(row)
                     news.append(await self._new_ticket(row))
                     new_rows.append(row)
                     unsettled |= _keys_of_new(row)
@@ -284,7 +284,7 @@ class _Batch:
                           by_ext: dict[str, Ticket]) -> None:
         """Read at once what the rows' updates will ask for ticket by ticket: the holds (a
         new priority restarts the clock) and the drops (a new cause re-computes billing)."""
-        matched = ((row, by_ref.get(row.ref) if row.ref else by_ext.get(row.external_ref or ""))
+        matched = ((row, by_ref.get(row.ref or "") or by_ext.get(row.external_ref or ""))
                    for row in rows)
         changing = [tk for row, tk in matched if tk is not None and _would_change(tk, row)]
         if changing:
@@ -293,11 +293,11 @@ class _Batch:
 
     async def _match(self, row: ImportRow, by_ref: dict[str, Ticket],
                      by_ext: dict[str, Ticket]) -> Ticket | None:
-        if row.ref:
-            return by_ref.get(row.ref)
+        if row.ref and row.ref in by_ref:
+            return by_ref[row.ref]
         if row.external_ref:
             return by_ext.get(row.external_ref)
-        if row.dr:
+        if row.dr and not row.ref:
             await self.uow.flush()  # a ticket this pass cancelled or closed is not open
             return await _the_open_ticket(self.uow, row.dr)
         return None
@@ -306,17 +306,18 @@ class _Batch:
         key = (row.assigned_to or "").lower()
         if key not in self.people:
             self.people[key] = await _person(self.uow, row.assigned_to)
-        return _new_ticket(row, self.ctx, self.people[key])
+        return _new_ticket(row, self.ctx, _assignee(row, self.people[key]))
 
 
 def _keys(row: ImportRow) -> set[tuple[str, str]]:
     """What a row is matched by. A DR-only row also holds back every later row on its DR
     while it waits, as any of them could change which tickets are open there."""
-    if row.ref:
-        return {("ref", row.ref)}
-    if row.external_ref:
-        return {("ext", row.external_ref)}
-    return {("dr", row.dr), ("waiting on dr", row.dr)} if row.dr else set()
+    keys = {("ref", row.ref)} if row.ref else set()
+    if row.external_ref:  # a Ref that is not found falls back to the external ref
+        keys.add(("ext", row.external_ref))
+    if keys or not row.dr:
+        return keys
+    return {("dr", row.dr), ("waiting on dr", row.dr)}
 
 
 def _keys_of_new(row: ImportRow) -> set[tuple[str, str]]:
@@ -333,13 +334,25 @@ async def _apply_batch(uow: UnitOfWork, ctx: Context, actor: Actor,
 
 
 async def _find(uow: UnitOfWork, row: ImportRow) -> Ticket | None:
-    if row.ref:
-        return await uow.tickets.by_ref(row.ref, for_update=True)
+    if row.ref and (ticket := await uow.tickets.by_ref(row.ref, for_update=True)):
+        return ticket
     if row.external_ref:
         return await uow.tickets.by_external_ref(row.external_ref)
-    if row.dr:
+    if row.dr and not row.ref:
         return await _the_open_ticket(uow, row.dr)
     return None
+
+
+def _unknown_ref(row: ImportRow) -> None:
+    """A Ref this database does not know (the sheet came from another one, or the ticket is
+    gone) matched nothing, nor did its external ref: with a DR the row logs a new ticket, as
+    any row that matches nothing; without one there is nothing to log it on."""
+    if not row.ref:
+        return
+    if not row.dr:
+        raise DomainError(f"No ticket {row.ref} here, and no DR number to log it anew.")
+    row.warnings.append(RowIssue(row.row_number, "Ref", f"no ticket {row.ref} here; the row "
+                                                       "is logged as a new ticket"))
 
 
 async def _the_open_ticket(uow: UnitOfWork, dr: str) -> Ticket | None:
@@ -356,11 +369,27 @@ def _started(row: ImportRow, ctx: Context) -> datetime | None:
     return min(started, ctx.now)
 
 
-async def _person(uow: UnitOfWork, name: str | None) -> int | None:
+async def _person(uow: UnitOfWork, name: str | None) -> int | str | None:
+    """The id of the person `Assigned To` names (a full name, or a phone or e-mail), or why
+    there is none."""
     if not name:
         return None
     people = await uow.users.by_name(name)
-    return people[0].id if len(people) == 1 else None
+    if len(people) == 1:
+        return people[0].id
+    if not people and (any(ch.isdigit() for ch in name) or "@" in name):
+        with contextlib.suppress(DomainError):
+            return (await find_user(uow, name)).id
+    if len(people) > 1:
+        return f"'{name}' could be {len(people)} people; the ticket is left unassigned"
+    return f"no registered person '{name}'; the ticket is left unassigned"
+
+
+def _assignee(row: ImportRow, person: int | str | None) -> int | None:
+    if isinstance(person, str):
+        row.warnings.append(RowIssue(row.row_number, "Assigned To", person))
+        return None
+    return person
 
 
 def _new_ticket(row: ImportRow, ctx: Context, assignee: int | None) -> NewTicket:
@@ -379,9 +408,8 @@ async def apply_row(uow: UnitOfWork, ctx: Context, actor: Actor, row: ImportRow)
     """'created', 'updated' or 'unchanged', one row on its own."""
     ticket = await _find(uow, row)
     if ticket is None:
-        if row.ref:
-            raise DomainError(f"No ticket {row.ref} to update.")
-        new = _new_ticket(row, ctx, await _person(uow, row.assigned_to))
+        _unknown_ref(row)
+        new = _new_ticket(row, ctx, _assignee(row, await _person(uow, row.assigned_to)))
         await ticket_service.create_ticket(uow, ctx, actor, new)
         return "created"
     return "updated" if await _update(uow, ctx, actor, ticket, row) else "unchanged"

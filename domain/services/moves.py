@@ -36,6 +36,9 @@ async def move(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, targ
         await qa_service.close(uow, ctx, actor, ticket, reason)
     elif target is Status.CANCELLED:
         await qa_service.cancel(uow, ctx, actor, ticket, reason)
+    elif ticket.status is Status.CLOSED and target in (Status.OPEN, Status.ASSIGNED):
+        # Reopening (SPEC 3.2): back to assigned, or open when nobody is assigned.
+        await ticket_service.reopen(uow, ctx, actor, ticket, reason)
     elif ticket.status is Status.ON_HOLD and target is ticket.held_from:
         await work.resume(uow, ctx, actor, ticket)
     else:

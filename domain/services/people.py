@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain import refs
@@ -99,29 +100,53 @@ async def add_project(
     uow: UnitOfWork,
     name: str,
     whatsapp_group: str | None = None,
-    installation_guarantee_days: int = 90,
-    material_guarantee_days: int = 365,
-) -> Project:
+    installation_guarantee_days: int | None = None,
+    material_guarantee_days: int | None = None,
+) -> tuple[Project, bool]:
+    """Register a project, or change the settings given of one already known (the DR
+    register's import registers the projects it names): (project, whether it is new)."""
     name = name.strip()
     if not name:
         raise InvalidInput("A project needs a name.")
     if whatsapp_group and not whatsapp_group.endswith("@g.us"):
         raise InvalidInput(f"'{whatsapp_group}' is not a WhatsApp group id (it ends in @g.us).")
-    if installation_guarantee_days < 0 or material_guarantee_days < 0:
+    if any(d is not None and d < 0
+           for d in (installation_guarantee_days, material_guarantee_days)):
         raise InvalidInput("Guarantee periods are whole days, 0 or more.")
-    if await uow.projects.by_name(name):
-        raise Conflict(f"Project '{name}' already exists.")
-    if whatsapp_group and await uow.projects.by_group(whatsapp_group):
-        raise Conflict(f"Group {whatsapp_group} already belongs to a project.")
-    project = Project(
-        name=name,
-        whatsapp_group=whatsapp_group,
-        installation_guarantee_days=installation_guarantee_days,
-        material_guarantee_days=material_guarantee_days,
-    )
-    await uow.projects.add(project)
+    project = await uow.projects.by_name(name)
+    if whatsapp_group:
+        holder = await uow.projects.by_group(whatsapp_group)
+        if holder is not None and holder is not project:
+            raise Conflict(f"Group {whatsapp_group} already belongs to project {holder.name}.")
+    if project is None:
+        project = Project(
+            name=name, whatsapp_group=whatsapp_group,
+            installation_guarantee_days=(90 if installation_guarantee_days is None
+                                         else installation_guarantee_days),
+            material_guarantee_days=365 if material_guarantee_days is None
+            else material_guarantee_days)
+        await uow.projects.add(project)
+        await uow.flush()
+        return project, True
+    if whatsapp_group:
+        project.whatsapp_group = whatsapp_group
+    if installation_guarantee_days is not None:
+        project.installation_guarantee_days = installation_guarantee_days
+    if material_guarantee_days is not None:
+        project.material_guarantee_days = material_guarantee_days
     await uow.flush()
-    return project
+    return project, False
+
+
+async def register_projects(uow: UnitOfWork, names: Iterable[str | None]) -> list[str]:
+    """The projects a DR register names that are not registered yet, registered with the
+    default guarantees: tickets on their drops then carry their project. Returns the new ones."""
+    added = []
+    for name in sorted({n.strip() for n in names if n and n.strip()}, key=str.lower):
+        if await uow.projects.by_name(name) is None:
+            await add_project(uow, name)
+            added.append(name)
+    return added
 
 
 def hash_token(token: str) -> str:

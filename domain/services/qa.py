@@ -155,3 +155,37 @@ async def decide_risk(
            {"risk_id": risk.id, "status": RiskStatus.PENDING_APPROVAL.value},
            {"risk_id": risk.id, "status": risk.status, "reason": risk.decision_reason})
     return risk, ticket
+
+
+_RESOLVABLE = (RiskStatus.ACTIVE.value, RiskStatus.EXPIRED.value, RiskStatus.ESCALATED.value)
+
+
+async def resolve_risk(
+    uow: UnitOfWork, ctx: Context, actor: Actor, risk_id: int, notes: str | None,
+) -> tuple[RiskAcceptance, Ticket]:
+    """An approved risk acceptance whose condition is dealt with (SPEC 3.7: active ->
+    resolved, with notes); it then no longer stands in the way of closing the ticket. Whoever
+    may request one on the ticket may resolve it, an expired or escalated one included."""
+    risk = await uow.tickets.risk(risk_id, for_update=True)
+    if risk is None:
+        raise NotFound(f"No risk acceptance #{risk_id}.")
+    ticket = await uow.tickets.by_id(risk.ticket_id)
+    assert ticket is not None
+    if actor.user is not None and not permissions.can_see(actor.user, ticket):
+        raise NotFound(f"No risk acceptance #{risk_id}.")
+    if actor.user is not None:
+        permissions.require(actor.user, Action.REQUEST_RISK, ticket)
+    if risk.status not in _RESOLVABLE:
+        raise Conflict(f"Risk acceptance #{risk_id} is {risk.status}: only an approved one "
+                       "(active, expired or escalated) is resolved.")
+    if not (notes and notes.strip()):
+        raise InvalidInput(f"Say how it was dealt with: risk resolve {risk_id} <notes>.")
+    old = risk.status
+    risk.status = RiskStatus.RESOLVED.value
+    risk.resolution_notes = notes.strip()
+    risk.resolved_at = ctx.now
+    ticket.updated_at = ctx.now
+    record(uow, ctx, actor, ticket, AuditAction.RISK_RESOLVED,
+           {"risk_id": risk.id, "status": old},
+           {"risk_id": risk.id, "status": risk.status, "notes": risk.resolution_notes})
+    return risk, ticket

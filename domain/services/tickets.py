@@ -41,7 +41,13 @@ from domain.ports import UnitOfWork
 from domain.services.audit import record
 from domain.sla import Hold, SlaPolicy, due_times
 from domain.verification import steps_for_ticket
-from domain.workflow import GuardContext, check_reopen, check_transition, reopen_target
+from domain.workflow import (
+    FORWARD_ORDER,
+    GuardContext,
+    check_reopen,
+    check_transition,
+    reopen_target,
+)
 
 S = Status
 T = TypeVar("T", bound=TicketRecord)
@@ -109,9 +115,11 @@ async def find(uow: UnitOfWork, text: str, *, for_update: bool = False) -> Ticke
     return ticket
 
 
-async def find_visible(uow: UnitOfWork, actor: Actor, text: str, *, for_update: bool = False):
+async def find_visible(uow: UnitOfWork, actor: Actor, text: str, *, for_update: bool = False,
+                       taking: bool = False):
+    """The named ticket, if the actor may see it, or (`taking`) take it (SPEC 3.10)."""
     ticket = await find(uow, text, for_update=for_update)
-    if actor.user is not None and not permissions.can_see(actor.user, ticket):
+    if actor.user is not None and not permissions.can_find(actor.user, ticket, taking=taking):
         # Same answer as a missing ticket: a technician learns nothing about others' work.
         raise NotFound(f"No ticket {ticket.ref} among yours.")
     return ticket
@@ -254,7 +262,7 @@ def build_ticket(ctx: Context, actor: Actor, new: NewTicket, ref: str, found: Fo
     if found.project_name and project is None:
         # Not the technician's problem to fix: it shows up as "project: null" for admins.
         log.info("%s names project %r, which is not registered", dr, found.project_name)
-    _apply_status_side_effects(ticket, S.OPEN, ticket.status, now)
+    _start_at_status(ticket, now)
     ticket.sla_next_check_at = next_sla_check(ticket)
     apply_billing(ticket, project, record_, ctx.now.astimezone(ZoneInfo(ctx.timezone)).date())
     return ticket, warnings
@@ -457,6 +465,22 @@ async def _move(
     if hold_reason:
         new_value["hold_reason"] = hold_reason.value
     record(uow, ctx, actor, ticket, AuditAction.STATUS_CHANGED, old.value, new_value)
+
+
+def _start_at_status(ticket: Ticket, now: datetime) -> None:
+    """A new ticket may start further along (imported work that moved on outside the system):
+    the clocks it passed on the way are met, so a closed ticket is not breaching."""
+    order = FORWARD_ORDER[ticket.status]
+    if ticket.status is S.CANCELLED:
+        return
+    if order >= FORWARD_ORDER[S.IN_PROGRESS]:
+        ticket.first_response_at = now
+    if order >= FORWARD_ORDER[S.PENDING_QA]:
+        ticket.resolved_at = now
+    if ticket.status is S.QA_REJECTED:
+        ticket.rectification_count += 1
+    if ticket.status is S.CLOSED:
+        ticket.closed_at = now
 
 
 def _apply_status_side_effects(ticket: Ticket, old: Status, target: Status, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from domain.context import Context
@@ -42,6 +43,13 @@ async def timers(uow: UnitOfWork, ctx: Context, ticket: Ticket) -> dict[str, Tim
         ticket.resolved_at,
         ctx.now,
     )
+
+
+async def in_sla_states(uow: UnitOfWork, ctx: Context, ticket: Ticket,
+                        states: Sequence[TimerState]) -> bool:
+    """Whether one of the ticket's timers is in one of `states` (the list's `sla` filter)."""
+    views = await timers(uow, ctx, ticket)
+    return bool(views) and any(v.state in states for v in views.values())
 
 
 def _timer_json(view: TimerView | None, ticket: Ticket) -> dict[str, Any] | None:

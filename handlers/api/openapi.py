@@ -145,6 +145,22 @@ def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str
             "description": description}
 
 
+# The list's filters; the exports take the same (handlers/ticket_filters.py).
+_FILTERS = [
+    _query("status", {"type": "string"}, "comma-separated statuses"),
+    _query("priority", {"type": "string"}, "comma-separated priorities"),
+    _query("assignee", {"type": "string"}, "phone, Slack id, email, id or none"),
+    _query("contractor", {"type": "string"}),
+    _query("project", {"type": "string"}),
+    _query("zone", {"type": "string"}),
+    _query("dr", {"type": "string"}),
+    _query("pole", {"type": "string"}),
+    _query("pon", {"type": "string"}),
+    _query("sla", {"type": "string"}, "comma-separated: on_track, near_breach, breached"),
+    _query("q", {"type": "string"}, "full text"),
+]
+
+
 def _write(summary: str, body: str | None, ok: int = 200,
            errors: tuple[int, ...] = (401, 403, 404, 409, 422)) -> dict[str, Any]:
     op: dict[str, Any] = {
@@ -191,6 +207,19 @@ def _writes() -> dict[str, Any]:
                                                      **ref_param}},
         "/api/v1/tickets/{ref}/readiness": {"post": {**_write("Run the QA readiness check",
                                                               None), **ref_param}},
+        "/api/v1/tickets/{ref}/escalate": {"post": {
+            **_write("Escalate to the next level of the SLA chain now", "EscalateBody"),
+            **ref_param}},
+        "/api/v1/tickets/{ref}/ack": {"post": {
+            **_write("Acknowledge (meets the response timer)", None), **ref_param}},
+        "/api/v1/risks/{risk_id}/resolve": {"post": {
+            "summary": "Resolve an approved risk acceptance, with notes",
+            "parameters": [{"name": "risk_id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ResolveBody"}}}},
+            "responses": {"200": {"description": "resolved"}, **_errors(401, 403, 404, 409, 422)},
+        }},
         "/api/v1/risks/{risk_id}/decision": {"post": {
             "summary": "Approve or reject a risk acceptance (managers)",
             "parameters": [{"name": "risk_id", "in": "path", "required": True,
@@ -210,15 +239,17 @@ def _writes() -> dict[str, Any]:
                           **_errors(401, 403, 413, 415, 422)},
         }},
         "/api/v1/imports/{uid}": {"get": {
-            "summary": "An import's report",
+            "summary": "An import's report, by its uid or its WR{year}-W{week} (latest run)",
             "parameters": [{"name": "uid", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {"200": {"description": "the report"}, **_errors(401, 404)},
         }},
         "/api/v1/exports/tickets.xlsx": {"get": {
+            "parameters": _FILTERS,
             "summary": "Tickets as a workbook in the weekly report's columns",
             "responses": {"200": {"description": "xlsx"}, **_errors(401, 422)}}},
         "/api/v1/exports/tickets.csv": {"get": {
+            "parameters": _FILTERS,
             "summary": "Tickets as CSV in the weekly report's columns",
             "responses": {"200": {"description": "csv"}, **_errors(401, 422)}}},
     }
@@ -230,7 +261,8 @@ def document() -> dict[str, Any]:
     doc["paths"]["/api/v1/tickets"]["post"] = _write("Log a ticket", "CreateTicket", 201)
     doc["paths"]["/api/v1/tickets/{ref}"]["patch"] = _write("Change fields", "UpdateTicket")
     doc["paths"]["/api/v1/tickets/{ref}"]["patch"]["parameters"] = [_REF]
-    doc["paths"].update(_writes())
+    for path, operations in _writes().items():  # beside the reads of the same path
+        doc["paths"].setdefault(path, {}).update(operations)
     return doc
 
 
@@ -249,17 +281,7 @@ def _reads() -> dict[str, Any]:
                 "get": {
                     "summary": "List tickets visible to the caller",
                     "parameters": [
-                        _query("status", {"type": "string"}, "comma-separated statuses"),
-                        _query("priority", {"type": "string"}, "comma-separated priorities"),
-                        _query("assignee", {"type": "string"}, "phone, Slack id, id or none"),
-                        _query("contractor", {"type": "string"}),
-                        _query("project", {"type": "string"}),
-                        _query("zone", {"type": "string"}),
-                        _query("dr", {"type": "string"}),
-                        _query("pole", {"type": "string"}),
-                        _query("pon", {"type": "string"}),
-                        _query("sla", {"enum": ["on_track", "near_breach", "breached"]}),
-                        _query("q", {"type": "string"}, "full text"),
+                        *_FILTERS,
                         _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
                         _query("offset", {"type": "integer", "minimum": 0}),
                     ],
@@ -293,6 +315,69 @@ def _reads() -> dict[str, Any]:
             "/api/v1/tickets/{ref}/audit": _list_of("audit trail"),
             "/api/v1/tickets/{ref}/handovers": _list_of("handover snapshots"),
             "/api/v1/tickets/{ref}/risks": _list_of("risk acceptances"),
-            "/api/v1/tickets/{ref}/attachments": _list_of("attachments"),
+            **_media(),
         },
+    }
+
+
+_ATTACHMENT_ID = {"name": "attachment_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1}}
+_FILE = {"description": "the file as stored, with its Content-Type, Content-Length, "
+                        "ETag (its SHA-256) and Content-Disposition",
+         "content": {mime: {"schema": {"type": "string", "format": "binary"}}
+                     for mime in ("image/jpeg", "image/png", "image/webp", "image/heic",
+                                  "image/gif", "application/pdf")}}
+
+
+def _media() -> dict[str, Any]:
+    attachment = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "ticket_id": {"type": "integer"},
+            "step_number": {"type": ["integer", "null"]},
+            "sha256": {"type": "string"},
+            "mimetype": {"type": "string"},
+            "size": {"type": "integer"},
+            "filename": {"type": ["string", "null"]},
+            "uploaded_by_id": {"type": ["integer", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string", "format": "uri",
+                    "description": "signed link that opens the file without a token"},
+            "url_expires_at": {"type": "integer", "description": "when `url` expires (Unix)"},
+        },
+    }
+    return {
+        "/api/v1/tickets/{ref}/attachments": {"get": {
+            "summary": "The ticket's attachments, each with a signed link",
+            "parameters": [_REF],
+            "responses": {
+                "200": {"description": "ok", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"ref": {"type": "string"},
+                                   "items": {"type": "array", "items": attachment}},
+                }}}},
+                **_errors(401, 404),
+            },
+        }},
+        "/api/v1/tickets/{ref}/attachments/{attachment_id}": {"get": {
+            "summary": "Download an attachment of a ticket the caller may see",
+            "parameters": [_REF, _ATTACHMENT_ID],
+            "responses": {"200": _FILE, "304": {"description": "If-None-Match matched"},
+                          **_errors(401, 404)},
+        }},
+        "/media/{attachment_id}": {"get": {
+            "summary": "Open an attachment through a signed link (no token; it expires)",
+            "security": [],
+            "parameters": [
+                _ATTACHMENT_ID,
+                {**_query("expires", {"type": "integer"}, "Unix time the link expires"),
+                 "required": True},
+                {**_query("sig", {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                          "HMAC-SHA256 of the attachment id and the expiry"),
+                 "required": True},
+            ],
+            "responses": {"200": _FILE, "304": {"description": "If-None-Match matched"},
+                          **_errors(403, 404)},
+        }},
     }

@@ -7,15 +7,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.bootstrap import Container
-from domain import permissions
 from domain.context import Actor
-from domain.enums import Channel, Priority, Status, TimerState
+from domain.enums import Channel
 from domain.errors import InvalidInput
 from domain.model import User
-from domain.ports import TicketQuery
 from domain.services import tickets as ticket_service
-from domain.services.people import find_user, hash_token
-from domain.services.views import ticket_json, timers
+from domain.services.people import hash_token
+from domain.services.views import in_sla_states, ticket_json
+from handlers import ticket_filters
 from handlers.api.errors import error_response
 from storage import queries
 from storage import tables as t
@@ -48,26 +47,6 @@ def _user(request: web.Request) -> User:
     return request[USER_KEY]
 
 
-def _enum_list(request: web.Request, name: str, enum: Any, parse: Any = None) -> list[Any]:
-    values = []
-    for raw in request.query.getall(name, []):
-        for part in raw.split(","):
-            if not part.strip():
-                continue
-            value = parse(part) if parse else None
-            if value is None:
-                try:
-                    value = enum(part.strip().lower())
-                except ValueError:
-                    allowed = ", ".join(e.value for e in enum)
-                    raise InvalidInput(
-                        f"'{part}' is not a valid {name}; use {allowed}.",
-                        details={"parameter": name},
-                    ) from None
-            values.append(value)
-    return values
-
-
 def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     raw = request.query.get(name)
     if raw is None:
@@ -81,57 +60,26 @@ def _int(request: web.Request, name: str, default: int, lo: int, hi: int) -> int
     return value
 
 
+def params_of(request: web.Request) -> ticket_filters.Params:
+    return {name: request.query.getall(name) for name in set(request.query.keys())}
+
+
 async def list_tickets(request: web.Request) -> web.Response:
     container = request.app[CONTAINER]
-    user = _user(request)
-    q = request.query
-    from domain.enums import parse_priority
-
-    sla_states = _enum_list(request, "sla", TimerState)
-    if any(s not in (TimerState.ON_TRACK, TimerState.NEAR_BREACH, TimerState.BREACHED)
-           for s in sla_states):
-        raise InvalidInput("sla must be on_track, near_breach or breached.")
-    query = TicketQuery(
-        status=_enum_list(request, "status", Status),
-        priority=_enum_list(request, "priority", Priority, parse_priority),
-        zone=q.get("zone") or None,
-        dr=q.get("dr") or None,
-        pole=q.get("pole") or None,
-        pon=q.get("pon") or None,
-        text=q.get("q") or None,
-        limit=_int(request, "limit", 50, 1, MAX_PAGE),
-        offset=_int(request, "offset", 0, 0, 10_000_000),
-    )
-    if query.dr:
-        from domain.refs import normalise_dr
-
-        query.dr = normalise_dr(query.dr) or query.dr
-    if not permissions.can_see_all(user):
-        query.visible_to = (user.id, user.contractor_id if user.role.value == "contractor"
-                            else None)
+    params = params_of(request)
+    query = ticket_filters.parse(params)
+    query.limit = _int(request, "limit", 50, 1, MAX_PAGE)
+    query.offset = _int(request, "offset", 0, 0, 10_000_000)
     async with container.uow() as uow:
-        if q.get("assignee"):
-            if q["assignee"] == "none":
-                query.unassigned = True
-            else:
-                query.assignee_id = (await find_user(uow, q["assignee"])).id
-        if q.get("contractor"):
-            contractor = await uow.users.contractor(q["contractor"])
-            query.contractor_id = contractor.id if contractor else -1
-        if q.get("project"):
-            project = await uow.projects.by_name(q["project"])
-            query.project_id = project.id if project else -1
+        await ticket_filters.resolve(uow, query, params, _user(request))
         ctx = container.context()
-        if sla_states:
+        if query.sla:
             # The SLA state depends on the clock; filter the open tickets in memory, then page.
             page_limit, page_offset = query.limit, query.offset
             query.limit, query.offset, query.open_only = 10_000, 0, True
             found, _ = await uow.tickets.search(query)
-            matching = []
-            for ticket in found:
-                views = await timers(uow, ctx, ticket)
-                if views and {v.state for v in views.values()} & set(sla_states):
-                    matching.append(ticket)
+            await uow.tickets.load_holds([t.id for t in found])
+            matching = [t for t in found if await in_sla_states(uow, ctx, t, query.sla)]
             total = len(matching)
             found = matching[page_offset : page_offset + page_limit]
             query.limit, query.offset = page_limit, page_offset
@@ -182,4 +130,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/tickets/{ref}/audit", get_audit)
     app.router.add_get("/api/v1/tickets/{ref}/handovers", _rows_handler(t.handover_snapshots))
     app.router.add_get("/api/v1/tickets/{ref}/risks", _rows_handler(t.risk_acceptances))
-    app.router.add_get("/api/v1/tickets/{ref}/attachments", _rows_handler(t.attachments))
+    # /attachments and the downloads: handlers/api/media.py

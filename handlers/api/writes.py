@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
@@ -112,6 +113,14 @@ class DecisionBody(_Body):
     reason: str | None = Field(None, max_length=2000)
 
 
+class ResolveBody(_Body):
+    notes: str = Field(min_length=1, max_length=2000)
+
+
+class EscalateBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class HandoverBody(_Body):
     type: HandoverType
 
@@ -175,18 +184,24 @@ async def create(request: web.Request) -> web.Response:
     return response
 
 
-def _ticket_action(model: type[_Body] | None, action: Any) -> Any:
+def _ticket_action(model: type[_Body] | None, action: Any, taking: Any = None) -> Any:
+    """`taking(uow, actor, body)`: whether the request takes the ticket, which finds it even
+    where the actor could not see it yet (a technician taking an open ticket)."""
     async def handler(request: web.Request) -> web.Response:
         body = await _body(request, model) if model else None
         container = request.app[CONTAINER]
         actor = _actor(request)
         async with container.uow() as uow:
             ctx = container.context()
-            ticket = await ticket_service.find_visible(uow, actor, request.match_info["ref"],
-                                                       for_update=True)
+            ticket = await ticket_service.find_visible(
+                uow, actor, request.match_info["ref"], for_update=True,
+                taking=bool(taking and await taking(uow, actor, body)))
             extra = await action(uow, ctx, actor, ticket, body)
             await uow.commit()
-            response = await _respond_with_ticket(request, uow, ticket, extra=extra)
+            if isinstance(extra, _Refused):  # what was checked is kept; the move is refused
+                response = error_response(409, extra.message, details=extra.details)
+            else:
+                response = await _respond_with_ticket(request, uow, ticket, extra=extra)
         _wake(request)
         return response
 
@@ -216,16 +231,34 @@ async def _update(uow, ctx, actor, ticket, body: UpdateTicket) -> dict:
     return {}
 
 
+async def _assigns_self(uow, actor, body: AssignBody) -> bool:
+    return (await find_user(uow, body.assignee)).id == actor.id
+
+
 async def _assign(uow, ctx, actor, ticket, body: AssignBody) -> dict:
     person = await find_user(uow, body.assignee)
     await ticket_service.assign(uow, ctx, actor, ticket, person.id)
     return {}
 
 
-async def _status(uow, ctx, actor, ticket, body: StatusBody) -> dict:
+@dataclass
+class _Refused:
+    """A refusal that still commits what led to it (a failed readiness check is recorded)."""
+
+    message: str
+    details: Any
+
+
+async def _status(uow, ctx, actor, ticket, body: StatusBody) -> dict | _Refused:
     result = await move(uow, ctx, actor, ticket, body.status, reason=body.reason,
                         hold_reason=body.hold_reason)
-    return {"readiness": result.to_json()} if result is not None else {}
+    if result is None:
+        return {}
+    if not result.passed:
+        failed = ", ".join(c.name for c in result.checks if c.blocking and not c.passed)
+        return _Refused(f"{ticket.ref} is not ready for QA: {failed}. It stays "
+                        f"{ticket.status.value}.", {"readiness": result.to_json()})
+    return {"readiness": result.to_json()}
 
 
 async def _note(uow, ctx, actor, ticket, body: NoteBody) -> dict:
@@ -264,15 +297,20 @@ async def _readiness(uow, ctx, actor, ticket, body: None) -> dict:
     return {"readiness": {"passed": result.passed, "checks": result.to_json()}}
 
 
-async def decide_risk(request: web.Request) -> web.Response:
-    body = await _body(request, DecisionBody)
-    container = request.app[CONTAINER]
+def _risk_id(request: web.Request) -> int:
     try:
         risk_id = int(request.match_info["risk_id"])
     except ValueError:
         raise InvalidInput("A risk acceptance id is a whole number.") from None
     if not 0 < risk_id < 2**63:
         raise InvalidInput("No such risk acceptance id.")
+    return risk_id
+
+
+async def decide_risk(request: web.Request) -> web.Response:
+    body = await _body(request, DecisionBody)
+    container = request.app[CONTAINER]
+    risk_id = _risk_id(request)
     async with container.uow() as uow:
         ctx = container.context()
         risk, ticket = await qa_service.decide_risk(uow, ctx, _actor(request), risk_id,
@@ -280,6 +318,28 @@ async def decide_risk(request: web.Request) -> web.Response:
         await uow.commit()
     _wake(request)
     return web.json_response({"id": risk.id, "ticket": ticket.ref, "status": risk.status})
+
+
+async def resolve_risk(request: web.Request) -> web.Response:
+    body = await _body(request, ResolveBody)
+    container = request.app[CONTAINER]
+    risk_id = _risk_id(request)
+    async with container.uow() as uow:
+        risk, ticket = await qa_service.resolve_risk(uow, container.context(), _actor(request),
+                                                     risk_id, body.notes)
+        await uow.commit()
+    _wake(request)
+    return web.json_response({"id": risk.id, "ticket": ticket.ref, "status": risk.status})
+
+
+async def _escalate(uow, ctx, actor, ticket, body: EscalateBody) -> dict:
+    from domain.services.sla_engine import escalate_now
+
+    return {"escalated_to": await escalate_now(uow, ctx, actor, ticket, body.reason)}
+
+
+async def _ack(uow, ctx, actor, ticket, body: None) -> dict:
+    return {"acknowledged": await ticket_service.acknowledge(uow, ctx, actor, ticket)}
 
 
 # --- imports and exports ---------------------------------------------------------------------
@@ -293,7 +353,7 @@ async def upload_weekly(request: web.Request) -> web.Response:
     from handlers.imports.weekly_reader import WorkbookError, read_weekly
 
     user = request[USER_KEY]
-    permissions.require(user, Action.PARK)  # supervisors and above load reports
+    permissions.require(user, Action.IMPORT)
     if not request.content_type.startswith("multipart/"):
         return error_response(415, "Send the workbook as multipart/form-data (field 'file').")
     data, filename = None, None
@@ -338,25 +398,17 @@ async def get_import(request: web.Request) -> web.Response:
 
 
 async def export(request: web.Request) -> web.StreamResponse:
-    from domain import permissions
-    from domain.ports import TicketQuery
     from domain.services.exports import export_rows
+    from handlers import ticket_filters
+    from handlers.api.rest import params_of
     from handlers.exports.tickets_writer import EXPORT_COLUMNS, XlsxStream, csv_cells
 
     fmt = request.match_info["fmt"]
-    user = request[USER_KEY]
-    query = TicketQuery(zone=request.query.get("zone") or None,
-                        dr=request.query.get("dr") or None,
-                        text=request.query.get("q") or None)
-    if request.query.get("status"):
-        try:
-            query.status = [Status(s) for s in request.query["status"].split(",") if s]
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-    if not permissions.can_see_all(user):
-        query.visible_to = (user.id, user.contractor_id if user.role.value == "contractor"
-                            else None)
+    params = params_of(request)
+    query = ticket_filters.parse(params)  # the list's filters, refused as the list refuses them
     container = request.app[CONTAINER]
+    async with container.uow() as uow:
+        await ticket_filters.resolve(uow, query, params, request[USER_KEY])
     rows = export_rows(container.uow, container.context(), query)
     if fmt == "csv":
         import csv
@@ -391,7 +443,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/v1/tickets", create)
     r.add_patch("/api/v1/tickets/{ref}", _ticket_action(UpdateTicket, _update))
-    r.add_post("/api/v1/tickets/{ref}/assign", _ticket_action(AssignBody, _assign))
+    r.add_post("/api/v1/tickets/{ref}/assign", _ticket_action(AssignBody, _assign, _assigns_self))
     r.add_post("/api/v1/tickets/{ref}/status", _ticket_action(StatusBody, _status))
     r.add_post("/api/v1/tickets/{ref}/notes", _ticket_action(NoteBody, _note))
     r.add_post("/api/v1/tickets/{ref}/readings", _ticket_action(ReadingBody, _reading))
@@ -399,7 +451,10 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/tickets/{ref}/risks", _ticket_action(RiskBody, _risk))
     r.add_post("/api/v1/tickets/{ref}/handovers", _ticket_action(HandoverBody, _handover))
     r.add_post("/api/v1/tickets/{ref}/readiness", _ticket_action(None, _readiness))
+    r.add_post("/api/v1/tickets/{ref}/escalate", _ticket_action(EscalateBody, _escalate))
+    r.add_post("/api/v1/tickets/{ref}/ack", _ticket_action(None, _ack))
     r.add_post("/api/v1/risks/{risk_id}/decision", decide_risk)
+    r.add_post("/api/v1/risks/{risk_id}/resolve", resolve_risk)
     r.add_post("/api/v1/imports/weekly", upload_weekly)
     r.add_get("/api/v1/imports/{uid}", get_import)
     r.add_get("/api/v1/exports/tickets.{fmt:xlsx|csv}", export)
@@ -409,5 +464,5 @@ BODIES = {
     "CreateTicket": CreateTicket, "UpdateTicket": UpdateTicket, "AssignBody": AssignBody,
     "StatusBody": StatusBody, "NoteBody": NoteBody, "ReadingBody": ReadingBody,
     "CauseBody": CauseBody, "RiskBody": RiskBody, "DecisionBody": DecisionBody,
-    "HandoverBody": HandoverBody,
+    "HandoverBody": HandoverBody, "ResolveBody": ResolveBody, "EscalateBody": EscalateBody,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.enums import Priority
+from domain.media_links import EvidenceLink
 
 _STATE_EMOJI = {"on_track": ":large_green_circle:", "near_breach": ":large_yellow_circle:",
                 "breached": ":red_circle:", "met": ":white_check_mark:",
@@ -19,7 +20,29 @@ def _timer(name: str, timer: dict[str, Any] | None) -> str:
     return f"*{name}:* {emoji} {timer['state'].replace('_', ' ')} (due {due} UTC)"
 
 
-def ticket_card(view: dict[str, Any]) -> list[dict[str, Any]]:
+_SECTION_LIMIT = 3000  # Slack's limit on a section's text
+
+
+def evidence_block(evidence: list[EvidenceLink] | None) -> dict[str, Any] | None:
+    """The line "Evidence (2): step 3 photo · step 5 photo", each a signed link that opens
+    without a login; cut short (saying how many more) at Slack's limit."""
+    if not evidence:
+        return None
+    text = f"*Evidence ({len(evidence)}):* "
+    for shown, item in enumerate(evidence):
+        # Slack's text escapes &, < and > as entities, inside links too.
+        url = item.url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E")
+        link = ("" if shown == 0 else " · ") + f"<{url}|{item.label}>"
+        rest = f" · and {len(evidence) - shown} more (the ticket's attachments in the API)"
+        if len(text) + len(link) + len(rest) > _SECTION_LIMIT:
+            text += rest
+            break
+        text += link
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def ticket_card(view: dict[str, Any], evidence: list[EvidenceLink] | None = None
+                ) -> list[dict[str, Any]]:
     assignee = view["assignee"]["name"] if view.get("assignee") else "unassigned"
     location = " · ".join(x for x in (view.get("dr_number"), view.get("pole_number"),
                                       view.get("pon_number"), view.get("zone")) if x) or "-"
@@ -48,6 +71,9 @@ def ticket_card(view: dict[str, Any]) -> list[dict[str, Any]]:
     if extra:
         blocks.append({"type": "context",
                        "elements": [{"type": "mrkdwn", "text": " | ".join(extra)}]})
+    photos = evidence_block(evidence)
+    if photos:
+        blocks.append(photos)
     return blocks
 
 

@@ -26,7 +26,7 @@ from domain.model import OutboundMessage
 from domain.notify import address_of, reply_to
 from domain.services import qa as qa_service
 from handlers.api.errors import database_unavailable
-from handlers.approvals import risk_blocks
+from handlers.approvals import risk_blocks, ticket_evidence
 from handlers.chat import NOT_REGISTERED, Inbound, respond
 from handlers.slack.blocks import new_ticket_modal, ticket_card
 
@@ -114,7 +114,8 @@ class SlackDoor:
             return
         reply = outcome.reply
         if reply is not None and reply.extra.get("view"):
-            await respond(text=reply.text, blocks=ticket_card(reply.extra["view"]),
+            await respond(text=reply.text,
+                          blocks=ticket_card(reply.extra["view"], reply.extra.get("evidence")),
                           response_type="ephemeral")
         else:
             await respond(text="\n".join(outcome.replies) or "Done.", response_type="ephemeral")
@@ -199,7 +200,7 @@ class SlackDoor:
                     channel="slack", address=ctx.channels.get("approvals") or "",
                     text=f"Risk acceptance #{risk.id} on {ticket.ref}: {word.lower()}",
                     blocks=risk_blocks(risk, ticket, requester.name if requester else "?",
-                                       outcome),
+                                       outcome, await ticket_evidence(uow, ctx, ticket)),
                     update_of=risk.approval_message_id, ticket_id=ticket.id,
                     created_at=ctx.now, next_attempt_at=ctx.now))
             if requester is not None and address_of(requester):

@@ -67,9 +67,14 @@ class WahaClient:
                     raise MediaError(f"the photo could not be fetched (WAHA {resp.status})")
                 if (resp.content_length or 0) > MAX_MEDIA_BYTES:
                     raise MediaError("the file is larger than 10 MB")
-                data = await resp.content.read(MAX_MEDIA_BYTES + 1)
-                if len(data) > MAX_MEDIA_BYTES:
-                    raise MediaError("the file is larger than 10 MB")
+                # read(n) gives what has arrived so far (up to n), not n: read to the end.
+                chunks, size = [], 0
+                async for chunk in resp.content.iter_chunked(256 * 1024):
+                    size += len(chunk)
+                    if size > MAX_MEDIA_BYTES:
+                        raise MediaError("the file is larger than 10 MB")
+                    chunks.append(chunk)
+                data = b"".join(chunks)
                 return data, resp.headers.get("Content-Type", "application/octet-stream")
         except (TimeoutError, aiohttp.ClientError):
             raise MediaError("the photo could not be fetched from WhatsApp") from None

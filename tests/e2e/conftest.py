@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -101,17 +103,19 @@ class SlackRig(WhatsAppRig):
         return resp.status, answers[before]
 
 
-@pytest.fixture
-async def srig(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[SlackRig]:
+@contextlib.asynccontextmanager
+async def slack_rig(database_url: str, tmp_path: Path, clock: Clock, **settings_: Any
+                    ) -> AsyncIterator[SlackRig]:
+    """The app with fake WAHA and Slack servers; `settings_` adds to or replaces settings."""
     from tests.fakes.slack import FakeSlack, SlackSigner
 
     async with FakeWaha(api_key="waha-key") as waha, FakeSlack() as slack:
-        settings = make_settings(
-            database_url, tmp_path, waha_url=waha.url, waha_api_key="waha-key",
-            waha_webhook_hmac_key=HMAC_KEY, slack_bot_token=slack.token,
-            slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url,
-            slack_approvals_channel=APPROVALS, slack_sla_channel="C0SLA",
-            slack_ops_channel="C0OPS")
+        settings = make_settings(database_url, tmp_path, **{
+            "waha_url": waha.url, "waha_api_key": "waha-key",
+            "waha_webhook_hmac_key": HMAC_KEY, "slack_bot_token": slack.token,
+            "slack_signing_secret": SIGNING_SECRET, "slack_api_url": slack.api_url,
+            "slack_approvals_channel": APPROVALS, "slack_sla_channel": "C0SLA",
+            "slack_ops_channel": "C0OPS", **settings_})
         container = build(settings, clock=clock)
         people = await seed_people(container)
         async with TestClient(TestServer(create_app(container))) as client:
@@ -119,3 +123,9 @@ async def srig(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator
             yield SlackRig(container, waha, client, hook, people, clock, slack,
                            SlackSigner(SIGNING_SECRET))
         await container.close()
+
+
+@pytest.fixture
+async def srig(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[SlackRig]:
+    async with slack_rig(database_url, tmp_path, clock) as rig:
+        yield rig

@@ -42,9 +42,18 @@ def test_setup_commands_a_new_user_runs(cli, tmp_path: Path) -> None:
     drs = cli("drs", "import", str(SHARED / "data" / "dr-register.xlsx"))
     assert drs.returncode == 0, drs.stderr
     assert "imported 2000 DRs" in drs.stdout
+    # the register's projects are registered with it; adding one then sets its settings
+    assert "registered " in drs.stdout and "Lawley" in drs.stdout and "Mamelodi" in drs.stdout
+    again = cli("drs", "import", str(SHARED / "data" / "dr-register.xlsx"))
+    assert "registered" not in again.stdout
     project = cli("projects", "add", "--name", "Lawley", "--whatsapp-group",
-                  "120363000000000001@g.us")
+                  "120363000000000001@g.us", "--material-guarantee-days", "400")
     assert project.returncode == 0, project.stderr
+    assert project.stdout.startswith("updated project Lawley")
+    other = cli("projects", "add", "--name", "Nowhere", "--whatsapp-group",
+                "120363000000000001@g.us")
+    assert other.returncode != 0 and "already belongs to project Lawley" in other.stderr
+    assert cli("projects", "add", "--name", "Nowhere").stdout.startswith("added project")
     token = cli("tokens", "create", "082 555 0106")
     assert token.returncode == 0, token.stderr
     lines = token.stdout.splitlines()
@@ -147,6 +156,18 @@ def test_weekly_import_dry_run_then_twice_then_export_round_trip(cli, tmp_path: 
         assert exported.returncode == 0, exported.stderr
         again = cli("import", "weekly", str(out))
         assert "0 created, 0 updated" in again.stdout and "0 errors" in again.stdout
+    # the REST list's filters, people and places by name
+    out = tmp_path / "velocity.csv"
+    some = cli("export", "tickets", "--format", "csv", "--out", str(out),
+               "--contractor", "Velocity Build", "--priority", "high", "--assignee", "none")
+    assert some.returncode == 0, some.stderr
+    rows = out.read_text().splitlines()[1:]
+    assert some.stdout.startswith(f"exported {len(rows)} tickets") and 0 < len(rows) < 96
+    assert all(",high," in row and "Velocity Build" in row for row in rows)
+    for flag, value, said in (("--sla", "met", "--sla: 'met' is not a valid sla"),
+                              ("--assignee", "Nobody Here", "--assignee: ")):
+        refused = cli("export", "tickets", "--format", "csv", "--out", str(out), flag, value)
+        assert refused.returncode == 2 and said in refused.stderr, refused.stderr
     bad = tmp_path / "bad.xlsx"
     bad.write_text("hello")
     refused = cli("import", "weekly", str(bad))

@@ -131,7 +131,10 @@ async def test_list_filters_and_paging(client: TestClient, container: Container,
     assert await refs("pole=LAW.P.F280") == ["FF000001"]
     assert await refs("project=Mamelodi") == ["FF000002"]
     assert await refs("q=fibre") == ["FF000002"]
+    assert await refs("q=1716390") == ["FF000002"]  # full text takes in the drop's places
+    assert await refs("q=law.p.f280") == ["FF000001"]
     assert await refs("assignee=0825550101") == ["FF000001"]
+    assert await refs("assignee=thabo mokoena") == ["FF000001"]
     assert await refs("assignee=none") == ["FF000002"]
     assert await refs("contractor=Velocity Build") == ["FF000001"]
     assert await refs("sla=on_track") == ["FF000003", "FF000002", "FF000001"]

@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import func, select
 
+from domain.enums import Source
 from storage import tables as t
 from tests.e2e.conftest import JPEG, PNG, SIPHO, THABO, WhatsAppRig
 
@@ -179,3 +180,30 @@ async def test_lid_senders_are_resolved(rig: WhatsAppRig) -> None:
     reply = (await rig.replies(1, chat="123456789@lid"))[0]
     assert "no open tickets" in reply
     assert rig.waha.texts_to(SIPHO) == []
+
+
+async def test_a_technician_takes_an_open_ticket_of_their_contractor(rig: WhatsAppRig) -> None:
+    """SPEC 3.10: a technician sees only their own tickets, but may take an open unassigned
+    one of their own contractor by naming it; another contractor's stays out of reach."""
+    from domain.services import tickets as svc
+
+    velocity = rig.people.tech.contractor_id
+    async with rig.container.uow() as uow:
+        for dr in ("DR1769155", "DR1716390"):
+            await svc.create_ticket(uow, rig.container.context(), rig.people.actor("supervisor"),
+                                    svc.NewTicket(dr_number=dr, description="no light",
+                                                  source=Source.SLACK))
+        found = await uow.tickets.by_refs(["FF000001", "FF000002"])
+        found["FF000001"].contractor_id = velocity
+        found["FF000002"].contractor_id = rig.people.tech2.contractor_id
+        await uow.commit()
+
+    assert await rig.say("show FF000001") == [200]
+    assert "No ticket FF000001" in await rig.last_reply(1)  # not theirs: not shown
+    assert await rig.say("take FF000002") == [200]
+    assert "No ticket FF000002" in await rig.last_reply(2)  # another contractor's
+    assert await rig.say("take FF000001") == [200]
+    assert await rig.last_reply(3) == "FF000001 is yours now."
+    row = await ticket_row(rig, "FF000001")
+    assert row["assignee_id"] == rig.people.tech.id and row["status"] == "assigned"
+    assert (await ticket_row(rig, "FF000002"))["assignee_id"] is None

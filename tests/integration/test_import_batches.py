@@ -799,3 +799,46 @@ async def test_a_row_the_database_refuses_costs_only_itself(
     assert [tk["title"] for tk in after.with_ext("FT700801")] == ["good 1, by DR"]
     assert [tk["title"] for tk in after.with_ext("FT700802")] == ["good 2"]
     assert after.reports == 1
+
+
+async def test_assigned_to_takes_a_name_or_a_phone_and_says_when_it_matches_nobody(
+    container: Container, oracle: Container, people: People
+) -> None:
+    rows = sheet(
+        row("FT710001", D1, assigned_to="thabo mokoena"),
+        row("FT710002", D2, assigned_to="082 555 0102"),
+        row("FT710003", D3, assigned_to="Nobody Known"),
+    )
+    after, summary = await assert_same_as_one_by_one(container, oracle, rows)
+    assert counts(summary, warnings=True) == {"created": 3, "updated": 0, "unchanged": 0,
+                                              "errors": 0, "warnings": 1}
+    [warning] = summary.warnings
+    assert (warning.row_number, warning.column) == (4, "Assigned To")
+    assert "no registered person 'Nobody Known'" in warning.reason
+    assert after.with_ext("FT710001")[0]["assignee_id"] == people.tech.id
+    assert after.with_ext("FT710002")[0]["assignee_id"] == people.tech2.id
+    assert after.with_ext("FT710003")[0]["assignee_id"] is None
+
+
+async def test_a_ref_this_database_does_not_know_falls_back_to_the_external_ref(
+    container: Container, oracle: Container, people: People
+) -> None:
+    """SPEC 7: by Ref, else by external ref, otherwise a new ticket. A sheet exported from
+    another database names Refs this one never gave out."""
+    first = sheet(row("FT710101", D1, title="Known here by its FT ref"))
+    await run_import(container, first)
+    await apply_one_by_one(oracle, first)
+    rows = sheet(
+        row("FT710101", D1, ref="FF000777", title="Updated through the FT ref"),
+        row("FT710102", D2, ref="FF000778", title="Logged anew"),
+        row(None, None, ref="FF000779", priority="high"),  # nothing to match or log it on
+    )
+    after, summary = await assert_same_as_one_by_one(container, oracle, rows)
+    assert counts(summary, warnings=True) == {"created": 1, "updated": 1, "unchanged": 0,
+                                              "errors": 1, "warnings": 1}
+    assert after.with_ext("FT710101")[0]["title"] == "Updated through the FT ref"
+    assert after.with_ext("FT710102")[0]["ref"] == "FF000002"
+    [warning] = summary.warnings
+    assert (warning.row_number, warning.column) == (3, "Ref")
+    [error] = summary.errors
+    assert error.row_number == 4 and "no DR number" in error.reason

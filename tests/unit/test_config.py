@@ -19,6 +19,18 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     assert not s.slack_enabled and not s.whatsapp_enabled
 
 
+def test_public_url_defaults_to_the_listen_address(monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().public_base_url == "http://127.0.0.1:8080"
+    assert load_settings(host="::1", port=9000).public_base_url == "http://[::1]:9000"
+    monkeypatch.setenv("TICKETBOT_PUBLIC_URL", " https://tickets.example.net/ ")
+    monkeypatch.setenv("TICKETBOT_MEDIA_LINK_SECRET", "")
+    s = load_settings()
+    assert s.public_base_url == "https://tickets.example.net"
+    assert s.media_link_secret is None
+
+
 def test_dotenv_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("TICKETBOT_PORT=9090\nSLACK_BOT_TOKEN=xoxb-1\n"
@@ -39,6 +51,8 @@ def test_dotenv_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         ("TICKETBOT_SLACK_API_URL", "ftp://slack.com/api/"),
         ("TICKETBOT_TIMEZONE", "Mars/Olympus"),
         ("TICKETBOT_SLA_SWEEP_SECONDS", "soon"),
+        ("TICKETBOT_PUBLIC_URL", "tickets.example.net"),
+        ("TICKETBOT_MEDIA_LINK_SECRET", "too-short"),
     ],
 )
 def test_bad_values_name_the_variable(

@@ -69,6 +69,8 @@ CASES = [
     ("risiko temporary_fix tot 15/12/2026 tydelike splits",
      g.RiskRequest(None, RiskType.TEMPORARY_FIX, date(2026, 12, 15), "tydelike splits")),
     ("risk approve 12", g.RiskDecision(12, True)),
+    ("risk resolve 12 closure fitted", g.RiskResolve(12, "closure fitted")),
+    ("risiko opgelos #7 klaar", g.RiskResolve(7, "klaar")),
     ("risk reject 12 not safe", g.RiskDecision(12, False, "not safe")),
     ("done FF000123", g.Done("FF000123")),
     ("klaar", g.Done(None)),
