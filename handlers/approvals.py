@@ -6,7 +6,8 @@ from typing import Any
 
 from domain.context import Actor, Context
 from domain.media_links import EvidenceLink, evidence_links
-from domain.model import OutboundMessage, RiskAcceptance, Ticket
+from domain.model import OutboundMessage, RiskAcceptance, Ticket, User
+from domain.notify import address_of, reply_to
 from domain.ports import UnitOfWork
 from handlers.slack.blocks import evidence_block
 
@@ -67,3 +68,25 @@ async def announce_risk(uow: UnitOfWork, ctx: Context, risk: RiskAcceptance, tic
     await uow.flush()
     risk.approval_message_id = message.id
     return message
+
+
+async def announce_decision(uow: UnitOfWork, ctx: Context, risk: RiskAcceptance, ticket: Ticket,
+                            decider: User) -> None:
+    """After a decision, from any door (the buttons, `risk approve 12`, REST): the approvals
+    message shows the outcome and who decided, in place, and the requester is told (SPEC 3.7)."""
+    word = "approved" if risk.status == "active" else "rejected"
+    requester = await uow.users.by_id(risk.requested_by_id)
+    if risk.approval_message_id:
+        outcome = f"*{word.capitalize()}* by {decider.name} at {ctx.now:%Y-%m-%d %H:%M} UTC"
+        await uow.outbox.add(OutboundMessage(
+            channel="slack", address=ctx.channels.get("approvals") or "",
+            text=f"Risk acceptance #{risk.id} on {ticket.ref}: {word}",
+            blocks=risk_blocks(risk, ticket, requester.name if requester else "?", outcome,
+                               await ticket_evidence(uow, ctx, ticket)),
+            update_of=risk.approval_message_id, ticket_id=ticket.id,
+            created_at=ctx.now, next_attempt_at=ctx.now))
+    if requester is not None and address_of(requester):
+        channel, address = address_of(requester)  # type: ignore[misc]
+        await reply_to(uow, ctx.now, channel, address,
+                       f"Your risk acceptance #{risk.id} on {ticket.ref} was {word} by "
+                       f"{decider.name}.", ticket.id)

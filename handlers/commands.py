@@ -18,6 +18,7 @@ from domain.services import work
 from domain.services.moves import move
 from domain.services.views import ticket_json
 from handlers import grammar as g
+from handlers.approvals import announce_decision
 from handlers.replies import ticket_line, ticket_summary
 
 CONTEXT_WINDOW = timedelta(minutes=30)
@@ -78,6 +79,8 @@ async def execute(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any, inbound
         risk, ticket = await qa_service.decide_risk(
             uow, ctx, actor, cmd.risk_id, cmd.approve, cmd.reason
         )
+        assert actor.user is not None  # decide_risk refuses anyone else
+        await announce_decision(uow, ctx, risk, ticket, actor.user)
         word = "approved" if cmd.approve else "rejected"
         return ChatReply(f"Risk acceptance #{risk.id} on {ticket.ref} {word}.", ticket.ref,
                          extra={"risk_decided": risk.id})

@@ -34,7 +34,7 @@ from domain.services.readiness import run_readiness
 from domain.services.views import ticket_json
 from handlers.api.errors import error_response
 from handlers.api.rest import CONTAINER, USER_KEY
-from handlers.approvals import announce_risk
+from handlers.approvals import announce_decision, announce_risk
 
 MAX_UPLOAD = 20 * 1024 * 1024
 MAX_JSON = 1024 * 1024
@@ -315,6 +315,7 @@ async def decide_risk(request: web.Request) -> web.Response:
         ctx = container.context()
         risk, ticket = await qa_service.decide_risk(uow, ctx, _actor(request), risk_id,
                                                     body.approve, body.reason)
+        await announce_decision(uow, ctx, risk, ticket, request[USER_KEY])
         await uow.commit()
     _wake(request)
     return web.json_response({"id": risk.id, "ticket": ticket.ref, "status": risk.status})

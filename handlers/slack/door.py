@@ -22,11 +22,9 @@ from bot.bootstrap import Container
 from domain.context import Actor
 from domain.enums import Channel
 from domain.errors import DomainError
-from domain.model import OutboundMessage
-from domain.notify import address_of, reply_to
 from domain.services import qa as qa_service
 from handlers.api.errors import database_unavailable
-from handlers.approvals import risk_blocks, ticket_evidence
+from handlers.approvals import announce_decision
 from handlers.chat import NOT_REGISTERED, Inbound, respond
 from handlers.slack.blocks import new_ticket_modal, ticket_card
 
@@ -192,22 +190,7 @@ class SlackDoor:
                 await respond(text=exc.message, replace_original=False,
                               response_type="ephemeral")
                 return
-            word = "Approved" if approve else "Rejected"
-            outcome = f"*{word}* by {user.name} at {ctx.now:%Y-%m-%d %H:%M} UTC"
-            requester = await uow.users.by_id(risk.requested_by_id)
-            if risk.approval_message_id:
-                await uow.outbox.add(OutboundMessage(
-                    channel="slack", address=ctx.channels.get("approvals") or "",
-                    text=f"Risk acceptance #{risk.id} on {ticket.ref}: {word.lower()}",
-                    blocks=risk_blocks(risk, ticket, requester.name if requester else "?",
-                                       outcome, await ticket_evidence(uow, ctx, ticket)),
-                    update_of=risk.approval_message_id, ticket_id=ticket.id,
-                    created_at=ctx.now, next_attempt_at=ctx.now))
-            if requester is not None and address_of(requester):
-                channel, address = address_of(requester)  # type: ignore[misc]
-                await reply_to(uow, ctx.now, channel, address,
-                               f"Your risk acceptance #{risk.id} on {ticket.ref} was "
-                               f"{word.lower()} by {user.name}.", ticket.id)
+            await announce_decision(uow, ctx, risk, ticket, user)
             await uow.commit()
         self.on_queued()
 

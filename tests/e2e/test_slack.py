@@ -221,3 +221,24 @@ async def test_a_429_storm_loses_and_duplicates_nothing(srig: SlackRig) -> None:
     assert sorted(p.args["thread_ts"] for p in posts) == [f"1700000002.00{n}" for n in range(5)]
     await asyncio.sleep(0.3)
     assert len(rig.slack.calls_to("chat.postMessage")) == 5
+
+
+async def test_a_risk_decided_with_the_slash_command_updates_the_card_too(
+    srig: SlackRig,
+) -> None:
+    """SPEC 3.7: whichever way a manager decides, the approvals message shows the outcome in
+    place and the requester is told."""
+    rig = srig
+    await rig.command("new DR1769155 no light", SUPERVISOR)
+    await rig.command("assign FF000001 <@U0TECH0002>", SUPERVISOR)
+    await rig.replies(1, chat=SIPHO)
+    await whatsapp_turn(rig, "risk FF000001 cosmetic_issue until 2026-12-15 scuffed box")
+    await rig.slack.wait_for("chat.postMessage")
+    _, answer = await rig.command("risk reject 1 fit a new box first", MANAGER)
+    assert answer["text"] == "Risk acceptance #1 on FF000001 rejected."
+    update = (await rig.slack.wait_for("chat.update"))[0]
+    assert update.args["channel"] == APPROVALS and update.args["ts"] == posted_ts(rig)
+    assert "Rejected* by Naledi Mahlangu" in str(update.args["blocks"])
+    assert "risk_approve" not in str(update.args["blocks"])  # the buttons are gone
+    told = await rig.replies(3, chat=SIPHO)
+    assert "was rejected by Naledi Mahlangu" in told[-1]
