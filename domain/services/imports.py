@@ -14,10 +14,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain import permissions
 from domain.context import Actor, Context
-from domain.enums import AuditAction, Priority, Source, Status, TicketType
+from domain.enums import CLOSED_STATUSES, AuditAction, Priority, Source, Status, TicketType
 from domain.errors import DomainError
 from domain.model import Ticket
+from domain.permissions import Action
 from domain.ports import UnitOfWork
 from domain.services import tickets as ticket_service
 from domain.services import work
@@ -266,7 +268,7 @@ class _Batch:
                     continue
                 moved_from = ticket.external_ref
                 outcomes[id(row)] = await _update_row(self.uow, self.ctx, self.actor,
-                                                      ticket, row)
+                                                      ticket, row, self.people)
                 if ticket.external_ref != moved_from:
                     unsettled |= {("ext", e) for e in (moved_from, ticket.external_ref) if e}
             except DomainError as exc:
@@ -412,7 +414,7 @@ async def apply_row(uow: UnitOfWork, ctx: Context, actor: Actor, row: ImportRow)
         new = _new_ticket(row, ctx, _assignee(row, await _person(uow, row.assigned_to)))
         await ticket_service.create_ticket(uow, ctx, actor, new)
         return "created"
-    return "updated" if await _update(uow, ctx, actor, ticket, row) else "unchanged"
+    return await _update_row(uow, ctx, actor, ticket, row)
 
 
 _FIELDS = (("title", "title"), ("description", "description"), ("pole_number", "pole"),
@@ -420,26 +422,101 @@ _FIELDS = (("title", "title"), ("description", "description"), ("pole_number", "
            ("external_ref", "external_ref"))
 
 
-def _would_change(ticket: Ticket, row: ImportRow) -> bool:
+@dataclass
+class _Named:
+    """The people, contractor and project a row names, as the ids they have here (None: not
+    named, or not known; a problem with the name says why)."""
+
+    assignee: int | None = None
+    assignee_problem: str | None = None
+    contractor: int | None = None
+    contractor_problem: str | None = None
+    project: int | None = None
+    project_problem: str | None = None
+
+
+async def _named(uow: UnitOfWork, row: ImportRow, ticket: Ticket,
+                 people: dict[str, int | str | None]) -> _Named:
+    named = _Named()
+    if row.assigned_to:
+        key = row.assigned_to.lower()
+        if key not in people:
+            people[key] = await _person(uow, row.assigned_to)
+        if isinstance(people[key], str):
+            named.assignee_problem = people[key]  # type: ignore[assignment]
+        else:
+            named.assignee = people[key]  # type: ignore[assignment]
+    if row.contractor:
+        contractor = await uow.users.contractor(row.contractor)
+        named.contractor = contractor.id if contractor else None
+        # An assignee's company is the ticket's, as when logging or assigning it.
+        assignee_id = ticket.assignee_id if named.assignee is None else named.assignee
+        person = await uow.users.by_id(assignee_id) if assignee_id is not None else None
+        if person is not None and person.contractor_id not in (None, named.contractor):
+            named.contractor = person.contractor_id
+            named.contractor_problem = (f"{person.name} works for another contractor; the "
+                                        "ticket stays with theirs")
+    if row.project:
+        project = await uow.projects.by_name(row.project)
+        named.project = project.id if project else None
+        if project is None:
+            named.project_problem = f"'{row.project}' is not a registered project; left as it was"
+    return named
+
+
+def _would_change(ticket: Ticket, row: ImportRow, named: _Named | None = None) -> bool:
     """Whether the row asks for anything the ticket does not already have; most rows of a
-    re-import do not, and they are answered without a write."""
+    re-import do not, and they are answered without a write. Without `named`, only what
+    needs no look-up is compared."""
     if any(getattr(row, src) is not None and getattr(ticket, attr) != getattr(row, src)
            for attr, src in _FIELDS):
         return True
-    return bool((row.priority and row.priority is not ticket.priority)
-                or (row.fault_cause and row.fault_cause is not ticket.fault_cause)
-                or (row.status and row.status is not ticket.status))
+    if ((row.priority and row.priority is not ticket.priority)
+            or (row.fault_cause and row.fault_cause is not ticket.fault_cause)
+            or (row.status and row.status is not ticket.status)
+            or (row.ticket_type and row.ticket_type is not ticket.ticket_type)):
+        return True
+    if named is None:
+        return False
+    return bool((row.contractor and named.contractor != ticket.contractor_id)
+                or named.project not in (None, ticket.project_id)
+                or named.assignee not in (None, ticket.assignee_id))
 
 
 async def _update_row(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
-                      row: ImportRow) -> str:
-    if not _would_change(ticket, row):
+                      row: ImportRow, people: dict[str, int | str | None] | None = None
+                      ) -> str:
+    named = await _named(uow, row, ticket, {} if people is None else people)
+    if not _would_change(ticket, row, named):
         return "unchanged"
-    return "updated" if await _update(uow, ctx, actor, ticket, row) else "unchanged"
+    return "updated" if await _update(uow, ctx, actor, ticket, row, named) else "unchanged"
+
+
+async def _assignable(uow: UnitOfWork, actor: Actor, ticket: Ticket, row: ImportRow,
+                      named: _Named) -> int | None:
+    """Whom the row assigns the ticket to, checked as `assign` checks it; a refusal is a
+    warning on the row, and its other fields still apply."""
+    if named.assignee_problem:
+        row.warnings.append(RowIssue(row.row_number, "Assigned To",
+                                     named.assignee_problem.replace("the ticket is left "
+                                                                    "unassigned",
+                                                                    "left as it was")))
+    if named.assignee in (None, ticket.assignee_id):
+        return None
+    try:
+        if ticket.status in CLOSED_STATUSES:
+            raise DomainError(f"{ticket.ref} is {ticket.status.value}: it cannot be assigned")
+        if actor.user is not None:
+            permissions.require(actor.user, Action.ASSIGN, ticket)
+        ticket_service.check_assignable(actor, await uow.users.by_id(named.assignee))
+    except DomainError as exc:
+        row.warnings.append(RowIssue(row.row_number, "Assigned To", exc.message))
+        return None
+    return named.assignee
 
 
 async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
-                  row: ImportRow) -> bool:
+                  row: ImportRow, named: _Named) -> bool:
     """Apply the row's changes. Every refusal that would leave the row half-applied is
     raised before the first change, so a batch needs no savepoint per row."""
     new_priority = row.priority and row.priority is not ticket.priority
@@ -448,11 +525,21 @@ async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
         ticket_service.check_priority(actor, ticket)
     if new_cause:
         work.check_fault_cause(actor, ticket)
+    assignee = await _assignable(uow, actor, ticket, row, named)
+    if named.project_problem:
+        row.warnings.append(RowIssue(row.row_number, "Area", named.project_problem))
+    if named.contractor_problem:
+        row.warnings.append(RowIssue(row.row_number, "Contractor", named.contractor_problem))
+    contractor_id = named.contractor
+    if row.contractor and contractor_id is None:  # a contractor not met before: as on logging
+        contractor = await uow.users.contractor(row.contractor, create=True)
+        contractor_id = contractor.id if contractor else None
     changes: dict[str, tuple[Any, Any]] = {}
     for attr, value in (("title", row.title), ("description", row.description),
                         ("pole_number", row.pole), ("pon_number", row.pon),
                         ("zone", row.zone), ("address", row.address),
-                        ("external_ref", row.external_ref)):
+                        ("external_ref", row.external_ref), ("ticket_type", row.ticket_type),
+                        ("contractor_id", contractor_id), ("project_id", named.project)):
         if value is not None and getattr(ticket, attr) != value:
             changes[attr] = (getattr(ticket, attr), value)
             setattr(ticket, attr, value)
@@ -462,6 +549,11 @@ async def _update(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket,
                {k: old for k, (old, _) in changes.items()},
                {k: new for k, (_, new) in changes.items()})
     changed = bool(changes)
+    if "project_id" in changes:  # the guarantee, and so the billing, follow the project
+        await work.recompute_billing(uow, ctx, ticket)
+    if assignee is not None:
+        await ticket_service.assign(uow, ctx, actor, ticket, assignee)
+        changed = True
     if new_priority:
         assert row.priority is not None
         await ticket_service.set_priority(uow, ctx, actor, ticket, row.priority)

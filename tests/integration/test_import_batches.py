@@ -842,3 +842,38 @@ async def test_a_ref_this_database_does_not_know_falls_back_to_the_external_ref(
     assert (warning.row_number, warning.column) == (3, "Ref")
     [error] = summary.errors
     assert error.row_number == 4 and "no DR number" in error.reason
+
+
+async def test_an_existing_tickets_people_contractor_project_and_type_apply_too(
+    container: Container, oracle: Container, people: People
+) -> None:
+    """SPEC 7: besides the status, a row's other fields apply to the ticket it matches: whom
+    it is assigned to (through `assign`, with its checks and notice), the contractor, the
+    project (Area) and the type. A name that matches nothing is a warning, and the rest of
+    the row still applies."""
+    first = sheet(row("FT710201", D1, title="A"), row("FT710202", D2, title="B"),
+                  row("FT710203", D3, title="C", status="closed"))
+    await run_import(container, first)
+    await apply_one_by_one(oracle, first)
+    rows = sheet(
+        row("FT710201", D1, assigned_to="Thabo Mokoena", contractor="Kasi Splicing",
+            project="Lawley", type="incident"),
+        row("FT710202", D2, assigned_to="Nobody Known", project="Atlantis", title="B2"),
+        row("FT710203", D3, assigned_to="Thabo Mokoena", title="C2"),
+    )
+    after, summary = await assert_same_as_one_by_one(container, oracle, rows)
+    assert counts(summary, warnings=True) == {"created": 0, "updated": 3, "unchanged": 0,
+                                              "errors": 0, "warnings": 4}
+    a = after.with_ext("FT710201")[0]
+    assert (a["assignee_id"], a["status"], a["ticket_type"]) == (
+        people.tech.id, "assigned", "incident")
+    assert a["contractor_id"] == people.tech.contractor_id  # the assignee's company wins
+    assert a["project_id"] is not None
+    b, c = after.with_ext("FT710202")[0], after.with_ext("FT710203")[0]
+    assert (b["title"], b["assignee_id"], b["project_id"]) == ("B2", None, None)
+    assert (c["title"], c["assignee_id"]) == ("C2", None)
+    assert sorted((w.row_number, w.column) for w in summary.warnings) == [
+        (2, "Contractor"), (3, "Area"), (3, "Assigned To"), (4, "Assigned To")]
+    # the same sheet again changes nothing
+    again = await run_import(container, rows)
+    assert counts(again) == {"created": 0, "updated": 0, "unchanged": 3, "errors": 0}
