@@ -72,9 +72,10 @@ _TAKEABLE = (Status.OPEN, Status.QA_REJECTED)
 
 
 def _takeable(user: User, ticket: Ticket) -> bool:
-    """An unassigned open ticket of the technician's own contractor (or of none)."""
+    """An unassigned open ticket of the technician's own contractor (SPEC 3.10); one of no
+    contractor is assigned by a supervisor, not taken."""
     return (ticket.assignee_id is None and ticket.status in _TAKEABLE
-            and (ticket.contractor_id is None or ticket.contractor_id == user.contractor_id))
+            and user.contractor_id is not None and ticket.contractor_id == user.contractor_id)
 
 
 def can_see(user: User, ticket: Ticket) -> bool:

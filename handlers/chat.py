@@ -111,18 +111,20 @@ async def respond(container: Container, inbound: Inbound, *, reply_by_outbox: bo
 
 async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) -> Outcome:
     # A private answer (a slash command's ephemeral reply) always says why nothing happened.
-    if not reply_by_outbox or inbound.address is None:
+    if inbound.channel is Channel.SLACK and (not reply_by_outbox or inbound.address is None):
         await _commit(uow, ctx, inbound)
         return Outcome("unknown_sender", [NOT_REGISTERED])
-    # In a group, strangers' chatter is none of our business; in a DM, one reply a day.
-    sender = inbound.sender_phone or inbound.sender_slack_id or inbound.address
+    # In a group, strangers' chatter is none of our business; in a DM, one reply a day (also
+    # when `ticketbot chat` prints the answer instead of sending it).
+    sender = inbound.sender_phone or inbound.sender_slack_id or inbound.address or ""
     greet = inbound.group is None and await uow.inbound.may_greet_unknown(
         sender, ctx.now, ctx.timezone)
-    if greet:
+    if greet and reply_by_outbox and inbound.address is not None:
         await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, NOT_REGISTERED,
                        thread_ts=inbound.thread_ts)
     await _commit(uow, ctx, inbound)
-    return Outcome("unknown_sender", [NOT_REGISTERED] if greet else [], queued=greet)
+    return Outcome("unknown_sender", [NOT_REGISTERED] if greet else [],
+                   queued=greet and reply_by_outbox)
 
 
 class _Refused(Exception):

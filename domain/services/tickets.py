@@ -211,6 +211,8 @@ def build_ticket(ctx: Context, actor: Actor, new: NewTicket, ref: str, found: Fo
     if not title:
         title = f"Fault at {dr}" if dr else "Fault"
     contractor_id = found.contractor.id if found.contractor is not None else None
+    if contractor_id is None and actor.user is not None and actor.user.role is Role.CONTRACTOR:
+        contractor_id = actor.user.contractor_id  # a contractor logs work for their company
     status = S.OPEN
     if assignee is not None:
         contractor_id = assignee.contractor_id or contractor_id

@@ -23,14 +23,17 @@ from domain.context import Actor
 from domain.enums import Channel
 from domain.errors import DomainError
 from domain.services import qa as qa_service
-from handlers.api.errors import database_unavailable
+from handlers.api.errors import database_unavailable, error_response
 from handlers.approvals import announce_decision
 from handlers.chat import NOT_REGISTERED, Inbound, respond
 from handlers.slack.blocks import new_ticket_modal, ticket_card
+from storage.queries import database_answers
 
 log = logging.getLogger("ticketbot.slack")
 
-_MENTION_PREFIX = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
+# The bot's name before the command: `<@U123>`, `<@U123|ticketbot>`, or plain `@ticketbot` when
+# the app does not escape mentions.
+_MENTION_PREFIX = re.compile(r"^\s*(?:<@[A-Z0-9]+(?:\|[^>]*)?>|@[\w.-]+)[:,]?\s*")
 
 
 def build_client(settings: Any) -> AsyncWebClient:
@@ -63,8 +66,24 @@ class SlackDoor:
         self.app.event("message")(self._message)
 
     async def handle(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        raw = await request.read()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        # The signature first, on the raw bytes: nothing unsigned is parsed, and a missing or
+        # malformed header is a 401 like a wrong one.
+        if not (timestamp.isdigit() and signature
+                and self.verifier.is_valid(body=raw, timestamp=timestamp, signature=signature)):
+            return error_response(401, "The request is not signed by Slack.")
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError as exc:  # JSON or a form payload that does not parse
+            log.warning("slack: a signed body that does not parse: %s", exc)
+            return error_response(400, "The body is not a Slack payload.")
         if self._ack_early(bolt_request):
+            if "command" not in bolt_request.body and not await self._database_answers():
+                # Slack retries an event answered with an error; a click shows the person
+                # that it failed. Either beats a 200 for work that cannot be done.
+                return error_response(503, "The ticket database is not answering.")
             # Slash commands, buttons and events need nothing in the HTTP answer: it goes
             # back at once, whatever the event loop or the database is busy with, and bolt
             # runs the listener (whose ack() is then a no-op) in the background.
@@ -77,15 +96,18 @@ class SlackDoor:
     def _ack_early(self, bolt_request: Any) -> bool:
         body = bolt_request.body or {}
         kind = body.get("type") if isinstance(body, dict) else None
-        early = "command" in body or kind in ("block_actions", "event_callback")
-        if not early:
-            return False  # view submissions answer in the body; url_verification too
-        headers = bolt_request.headers
-        return self.verifier.is_valid(
-            body=bolt_request.raw_body,
-            timestamp=(headers.get("x-slack-request-timestamp") or [""])[0],
-            signature=(headers.get("x-slack-signature") or [""])[0],
-        )
+        # View submissions answer in the body; url_verification too.
+        return "command" in body or kind in ("block_actions", "event_callback")
+
+    async def _database_answers(self) -> bool:
+        """Whether work acked now can be done. Slash commands answer an outage themselves."""
+        try:
+            async with asyncio.timeout(2), self.container.uow() as uow:
+                await database_answers(uow.session)
+            return True
+        except Exception as exc:  # any failure to answer, as /readyz counts it
+            log.warning("slack: the database is not answering: %s", exc)
+            return False
 
     async def close(self) -> None:
         for task in list(self._background):

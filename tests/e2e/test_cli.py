@@ -124,6 +124,8 @@ def test_chat_from_a_terminal_uses_the_webhook_path(cli) -> None:
     assert "FF000001 · in_progress" in shown.stdout
     stranger = cli("chat", "--as", "0820000000", "--message", "hello")
     assert "not registered" in stranger.stdout
+    again = cli("chat", "--as", "0820000000", "--message", "hello?")  # once a day, as WhatsApp
+    assert again.returncode == 0 and "no reply today" in again.stdout
     # replies printed in the terminal are not also sent to WhatsApp
     assert cli("outbox").stdout.strip() == "nothing waiting to be sent"
     assert cli("outbox", "--failed").stdout.strip() == "no failed messages"

@@ -251,6 +251,13 @@ async def test_a_technician_takes_an_open_ticket_over_rest(client: TestClient,
     resp = await client.post("/api/v1/tickets", json={"dr_number": "DR1769155",
                                                       "description": "no light"}, headers=sup)
     assert resp.status == 201 and (await resp.json())["status"] == "open"
+    # of no contractor: assigned by a supervisor, not taken
+    resp = await client.post("/api/v1/tickets/FF000001/assign", json={"assignee": "0825550101"},
+                             headers=tech)
+    assert resp.status == 404
+    async with container.uow() as uow:  # now work of the technician's company
+        (await uow.tickets.by_ref("FF000001")).contractor_id = people.tech.contractor_id
+        await uow.commit()
     assert (await client.get("/api/v1/tickets/FF000001", headers=tech)).status == 404
     resp = await client.post("/api/v1/tickets/FF000001/assign", json={"assignee": "0825550101"},
                              headers=tech)

@@ -242,3 +242,59 @@ async def test_a_risk_decided_with_the_slash_command_updates_the_card_too(
     assert "risk_approve" not in str(update.args["blocks"])  # the buttons are gone
     told = await rig.replies(3, chat=SIPHO)
     assert "was rejected by Naledi Mahlangu" in told[-1]
+
+
+async def test_unsigned_or_garbled_requests_get_4xx_never_500(srig: SlackRig) -> None:
+    rig = srig
+    body, headers = rig.signer.slash_command("help", SUPERVISOR,
+                                             response_url=rig.slack.response_url())
+    for drop in ("X-Slack-Request-Timestamp", "X-Slack-Signature"):
+        bare = {k: v for k, v in headers.items() if k != drop}
+        resp = await rig.post_slack(body, bare)
+        assert resp.status == 401 and (await resp.json())["error"]["code"]
+    resp = await rig.post_slack(body, {**headers, "X-Slack-Request-Timestamp": "abc"})
+    assert resp.status == 401
+    for garbled, kind in ((b"{garbage", "application/json"),
+                          (b"payload=%7Bnot", "application/x-www-form-urlencoded")):
+        signed = {"Content-Type": kind, **rig.signer.sign(garbled)}
+        resp = await rig.post_slack(garbled, signed)
+        assert resp.status == 400, await resp.text()
+
+
+async def test_a_plain_at_ticketbot_mention_is_understood(srig: SlackRig) -> None:
+    rig = srig
+    await rig.command("new DR1769155 no light", SUPERVISOR)
+    event = {"type": "app_mention", "user": SUPERVISOR, "text": "@ticketbot show FF000001",
+             "ts": "1700000002.000300", "channel": "C0OPS", "event_ts": "1700000002.000300"}
+    body, headers = rig.signer.event(event, event_id="Ev0002")
+    assert (await rig.post_slack(body, headers)).status == 200
+    reply = (await rig.slack.wait_for("chat.postMessage"))[0]
+    assert "FF000001" in reply.args["text"] and "did not understand" not in reply.args["text"]
+
+
+async def test_events_and_clicks_while_the_database_is_down_get_503(srig: SlackRig) -> None:
+    """Answered 200, Slack would never send them again; 503 makes it retry the event and
+    shows the clicker that it failed."""
+    rig = srig
+    real_uow = rig.container.uow
+
+    def broken():
+        raise ConnectionRefusedError("the database is down")
+
+    rig.container.uow = broken  # type: ignore[assignment]
+    try:
+        event = {"type": "app_mention", "user": SUPERVISOR, "text": "<@U0BOT> help",
+                 "ts": "1700000003.000400", "channel": "C0OPS",
+                 "event_ts": "1700000003.000400"}
+        resp = await rig.post_slack(*rig.signer.event(event, event_id="Ev0003"))
+        assert resp.status == 503
+        click = rig.signer.block_action("risk_approve", "1", MANAGER, channel_id=APPROVALS,
+                                        message_ts="1700000000.000100",
+                                        response_url=rig.slack.response_url())
+        assert (await rig.post_slack(*click)).status == 503
+    finally:
+        rig.container.uow = real_uow  # type: ignore[assignment]
+    resp = await rig.post_slack(*rig.signer.event(event, event_id="Ev0003", retry_num=1))
+    assert resp.status == 200  # Slack's retry, once the database is back, is taken in
+    reply = (await rig.slack.wait_for("chat.postMessage"))[0]
+    assert reply.args["thread_ts"] == "1700000003.000400"

@@ -147,7 +147,7 @@ def test_role_matrix(role: Role, action: Action, ok: bool) -> None:
 def test_take_needs_an_open_unassigned_ticket_of_the_same_company() -> None:
     tech = user(Role.TECHNICIAN, 10, contractor=5)
     assert allowed(tech, Action.TAKE, ticket(S.OPEN, contractor_id=5))
-    assert allowed(tech, Action.TAKE, ticket(S.OPEN))
+    assert not allowed(tech, Action.TAKE, ticket(S.OPEN))  # no contractor: assigned, not taken
     assert not allowed(tech, Action.TAKE, ticket(S.OPEN, contractor_id=6))
     assert not allowed(tech, Action.TAKE, ticket(S.ASSIGNED, assignee_id=11, contractor_id=5))
 
