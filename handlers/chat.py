@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +136,25 @@ class _Refused(Exception):
         self.reply = reply
 
 
+_A_REF = re.compile(r"\bFF\d{6}\b")
+
+
+async def _naming_the_ticket(uow: Any, ctx: Any, actor: Actor, inbound: Inbound,
+                             text: str) -> str:
+    """Every answer names the ticket (SPEC 5): a refusal that does not yet is prefixed with
+    the ref the message named, or else the one its sender was last talking about."""
+    if _A_REF.search(text.replace("FF000123", "")):  # the usage examples' ref does not count
+        return text
+    ref = grammar.mentioned_ref(inbound.text or "")
+    if ref is None and actor.user is not None:
+        from handlers.commands import CONTEXT_WINDOW
+
+        ticket_id = await uow.inbound.context_ticket(actor.user.id, ctx.now - CONTEXT_WINDOW)
+        ticket = await uow.tickets.by_id(ticket_id) if ticket_id else None
+        ref = ticket.ref if ticket else None
+    return f"{ref}: {text}" if ref else text
+
+
 async def _run(uow: Any, ctx: Any, actor: Actor, inbound: Inbound) -> ChatReply:
     """Parse and execute. A refusal raises _Refused with the answer to give."""
     if inbound.media_problem:
@@ -142,11 +162,13 @@ async def _run(uow: Any, ctx: Any, actor: Actor, inbound: Inbound) -> ChatReply:
     try:
         command = grammar.parse(inbound.text, has_media=inbound.has_media)
     except grammar.ParseError as exc:
-        return ChatReply(f"{exc.message}\n{exc.usage}".strip())
+        text = f"{exc.message}\n{exc.usage}".strip()
+        return ChatReply(await _naming_the_ticket(uow, ctx, actor, inbound, text))
     try:
         return await execute(uow, ctx, actor, command, inbound)
     except DomainError as exc:
-        raise _Refused(ChatReply(exc.message)) from None
+        text = await _naming_the_ticket(uow, ctx, actor, inbound, exc.message)
+        raise _Refused(ChatReply(text)) from None
     except Exception as exc:
         if database_unavailable(exc):
             raise

@@ -387,6 +387,13 @@ def _find_ref(words: list[str]) -> tuple[str | None, list[str]]:
     return None, words
 
 
+def mentioned_ref(text: str) -> str | None:
+    """The ticket ref a message names anywhere after its first word, if any (to name the
+    ticket in the answer to a command that could not be understood)."""
+    ref, _ = _find_ref(text.split()[1:])
+    return ref
+
+
 def _date(word: str) -> date | None:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
         try:
@@ -602,8 +609,8 @@ def _reading(kind: str):  # type: ignore[no-untyped-def]
     def parse_it(args: list[str]) -> Command:
         ref, rest = _take_ref(args)
         if not rest:
-            raise ParseError(f"Send the value too: {USAGE['reading'].split(' | ')[0]}",
-                             USAGE["reading"])
+            example = next(u for u in USAGE["reading"].split(" | ") if u.startswith(kind))
+            raise ParseError(f"Send the value too: {example}", USAGE["reading"])
         value = _rest(rest)
         if kind == "rx":
             raw = rest[0].lower().removesuffix("dbm").replace(",", ".")

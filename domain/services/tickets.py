@@ -399,6 +399,8 @@ async def change_status(
         needed = Action.WORK if resuming else _MOVE_ACTION[target]
         if ticket.status is S.PENDING_QA and target is S.IN_PROGRESS:
             needed = Action.WORK  # withdrawn by the technician
+        if target is S.PENDING_QA and actor.user.role is Role.QA:
+            needed = Action.HANDOVER_QA  # QA takes it in (build_to_qa), or hands it back
         permissions.require(actor.user, needed, ticket)
     if target is S.ON_HOLD and hold_reason is None:
         raise Conflict(

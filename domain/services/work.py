@@ -15,6 +15,7 @@ from domain.enums import (
     HoldReason,
     RiskStatus,
     RiskType,
+    Role,
     Status,
 )
 from domain.errors import Conflict, InvalidInput
@@ -234,8 +235,12 @@ async def add_evidence(
 async def submit_done(
     uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket
 ) -> ReadinessResult:
-    """`done`: the readiness check; a pass is the build_to_qa handover into pending_qa."""
-    _require_work(actor, ticket)
+    """`done`: the readiness check; a pass is the build_to_qa handover into pending_qa
+    (which QA may also make: SPEC 3.10)."""
+    if actor.user is not None and actor.user.role is Role.QA:
+        permissions.require(actor.user, Action.HANDOVER_QA, ticket)
+    else:
+        _require_work(actor, ticket)
     if ticket.status in (S.PENDING_QA, S.QA_IN_PROGRESS):
         raise Conflict(f"{ticket.ref} is already with QA ({ticket.status.value}).")
     if ticket.status is S.ON_HOLD:

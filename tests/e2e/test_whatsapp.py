@@ -207,3 +207,23 @@ async def test_a_technician_takes_an_open_ticket_of_their_contractor(rig: WhatsA
     row = await ticket_row(rig, "FF000001")
     assert row["assignee_id"] == rig.people.tech.id and row["status"] == "assigned"
     assert (await ticket_row(rig, "FF000002"))["assignee_id"] is None
+
+
+async def test_refusals_name_the_ticket_too(rig: WhatsAppRig) -> None:
+    """SPEC 5: every reply names the ticket ref, a failed command's included: the one the
+    message named, else the one the sender was last talking about."""
+    n = 0
+
+    async def turn(text: str) -> str:
+        nonlocal n
+        assert await rig.say(text) == [200]
+        n += 1
+        return await rig.last_reply(n)
+
+    assert (await turn("fault DR1769155 no light")).startswith("Logged FF000001")
+    reply = await turn("hold ff1 sunshine")
+    assert reply.startswith("FF000001: 'sunshine' is not a hold reason"), reply
+    reply = await turn("rx")  # no ref: the ticket in context; the example fits the reading
+    assert reply.startswith("FF000001: Send the value too: rx FF000123 -21.4"), reply
+    reply = await turn("risk pending_material until 2030-01-01 closure")
+    assert reply.startswith("FF000001: ") and "90 days" in reply, reply

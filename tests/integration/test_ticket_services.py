@@ -224,3 +224,34 @@ async def test_holds_read_ahead_stay_current_through_a_savepoint(
         await uow.commit()
     async with container.uow() as uow:
         assert [h.started_at for h in await uow.tickets.holds(ticket.id)] == [start]
+
+
+async def test_qa_takes_work_in_and_hands_it_back(container: Container, people: People) -> None:
+    """SPEC 3.10: QA makes the build_to_qa handover (its gate is the readiness check, not
+    field work) and may move a ticket under inspection back to pending_qa."""
+    from domain.enums import HandoverType
+    from domain.services import qa as qa_service
+
+    ticket = (await create(container, people)).ticket
+    async with container.uow() as uow:
+        ticket = await uow.tickets.by_ref(ticket.ref)
+        ticket.status = Status.IN_PROGRESS
+        await uow.commit()
+    async with container.uow() as uow:
+        ticket = await uow.tickets.by_ref(ticket.ref)
+        with pytest.raises(Conflict, match="not ready for QA"):  # refused by the gate only
+            await qa_service.handover(uow, container.context(), people.actor("qa"), ticket,
+                                      HandoverType.BUILD_TO_QA)
+    async with container.uow() as uow:
+        ticket = await uow.tickets.by_ref(ticket.ref)
+        ticket.status = Status.QA_IN_PROGRESS
+        await uow.commit()
+    async with container.uow() as uow:
+        ticket = await uow.tickets.by_ref(ticket.ref)
+        with pytest.raises(PermissionDenied):
+            await svc.change_status(uow, container.context(), people.actor("tech2"), ticket,
+                                    Status.PENDING_QA)
+        # QA may; the way back still passes the readiness guard like any move to pending_qa
+        with pytest.raises(Conflict, match="readiness check"):
+            await svc.change_status(uow, container.context(), people.actor("qa"), ticket,
+                                    Status.PENDING_QA)
