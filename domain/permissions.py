@@ -56,8 +56,9 @@ _MIN_ROLE: dict[Action, Role] = {
     Action.ADMIN: Role.ADMIN,
 }
 
-# QA inspectors see every ticket but do not do the technicians' field work.
-_QA_MAY_NOT = frozenset({Action.WORK, Action.TAKE, Action.ASSIGN})
+# QA inspectors see every ticket but do not do the technicians' field work, nor log faults
+# (SPEC 3.10 gives them QA, handovers, risk requests and notes).
+_QA_MAY_NOT = frozenset({Action.WORK, Action.TAKE, Action.ASSIGN, Action.CREATE})
 
 
 def _own(user: User, ticket: Ticket) -> bool:

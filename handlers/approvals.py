@@ -9,6 +9,7 @@ from domain.media_links import EvidenceLink, evidence_links
 from domain.model import OutboundMessage, RiskAcceptance, Ticket, User
 from domain.notify import address_of, reply_to
 from domain.ports import UnitOfWork
+from domain.sla_messages import local
 from handlers.slack.blocks import evidence_block
 
 
@@ -77,7 +78,7 @@ async def announce_decision(uow: UnitOfWork, ctx: Context, risk: RiskAcceptance,
     word = "approved" if risk.status == "active" else "rejected"
     requester = await uow.users.by_id(risk.requested_by_id)
     if risk.approval_message_id:
-        outcome = f"*{word.capitalize()}* by {decider.name} at {ctx.now:%Y-%m-%d %H:%M} UTC"
+        outcome = f"*{word.capitalize()}* by {decider.name} at {local(ctx.now, ctx.timezone)}"
         await uow.outbox.add(OutboundMessage(
             channel="slack", address=ctx.channels.get("approvals") or "",
             text=f"Risk acceptance #{risk.id} on {ticket.ref}: {word}",

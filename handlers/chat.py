@@ -24,6 +24,10 @@ NOT_REGISTERED = (
     "Hello! This number is not registered with ticketbot, so I cannot act on your message. "
     "Ask your supervisor to add you."
 )
+NOT_REGISTERED_SLACK = (
+    "Hello! Your Slack account is not registered with ticketbot, so I cannot act on your "
+    "request. Ask your supervisor to add you (with your Slack id)."
+)
 
 
 @dataclass
@@ -114,17 +118,18 @@ async def _unknown(uow: Any, ctx: Any, inbound: Inbound, reply_by_outbox: bool) 
     # A private answer (a slash command's ephemeral reply) always says why nothing happened.
     if inbound.channel is Channel.SLACK and (not reply_by_outbox or inbound.address is None):
         await _commit(uow, ctx, inbound)
-        return Outcome("unknown_sender", [NOT_REGISTERED])
+        return Outcome("unknown_sender", [NOT_REGISTERED_SLACK])
     # In a group, strangers' chatter is none of our business; in a DM, one reply a day (also
     # when `ticketbot chat` prints the answer instead of sending it).
     sender = inbound.sender_phone or inbound.sender_slack_id or inbound.address or ""
     greet = inbound.group is None and await uow.inbound.may_greet_unknown(
         sender, ctx.now, ctx.timezone)
+    answer = NOT_REGISTERED_SLACK if inbound.channel is Channel.SLACK else NOT_REGISTERED
     if greet and reply_by_outbox and inbound.address is not None:
-        await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, NOT_REGISTERED,
+        await reply_to(uow, ctx.now, inbound.reply_channel, inbound.address, answer,
                        thread_ts=inbound.thread_ts)
     await _commit(uow, ctx, inbound)
-    return Outcome("unknown_sender", [NOT_REGISTERED] if greet else [],
+    return Outcome("unknown_sender", [answer] if greet else [],
                    queued=greet and reply_by_outbox)
 
 

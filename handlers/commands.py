@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 from domain import permissions
 from domain.context import Actor, Context
-from domain.enums import Channel, Priority, Source, Status, TicketType
+from domain.enums import Channel, Priority, Role, Source, Status, TicketType
 from domain.errors import InvalidInput, NotFound
 from domain.media_links import evidence_links
 from domain.model import ChatReply, Ticket
@@ -16,6 +17,7 @@ from domain.services import qa as qa_service
 from domain.services import tickets as ticket_service
 from domain.services import work
 from domain.services.moves import move
+from domain.services.people import find_user
 from domain.services.views import ticket_json
 from handlers import grammar as g
 from handlers.approvals import announce_decision
@@ -55,6 +57,9 @@ async def _resolve_person(uow: UnitOfWork, mention: g.Mention) -> int:
         if len(people) > 1:
             names = ", ".join(p.name for p in people)
             raise InvalidInput(f"'{mention.name}' could be {names}: use their full name.")
+    if mention.name:  # a phone number, an e-mail or an id
+        with contextlib.suppress(NotFound):
+            return (await find_user(uow, mention.name.lstrip("@"))).id
     raise NotFound(f"{mention.name or mention.slack_id} is not a registered person.")
 
 
@@ -142,8 +147,8 @@ async def _list(uow: UnitOfWork, ctx: Context, actor: Actor, cmd: Any) -> ChatRe
     assert user is not None
     q = TicketQuery(open_only=True, limit=LIST_LIMIT)
     kind = cmd.filter
-    if kind == "mine" or (not permissions.can_see_all(user) and kind not in ("unassigned",)):
-        q.assignee_id = user.id if kind == "mine" else None
+    if kind == "mine" and user.role is not Role.CONTRACTOR:  # a contractor's: the company's
+        q.assignee_id = user.id
     if not permissions.can_see_all(user):
         q.visible_to = permissions.visibility(user)
     if kind == "unassigned":
@@ -265,8 +270,12 @@ async def _risk(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd
 
 
 async def _done(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any) -> str:
+    before = ticket.status
     result = await work.submit_done(uow, ctx, actor, ticket)
-    return result.summary_text(ticket.ref)
+    text = result.summary_text(ticket.ref)
+    if ticket.status is not before and ticket.status is Status.IN_PROGRESS:
+        text += f"\n{ticket.ref} is now in progress."  # started on the way, and stays so
+    return text
 
 
 async def _assign(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, cmd: Any) -> str:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from domain.enums import Priority
 from domain.media_links import EvidenceLink
+from domain.sla_messages import local
 
 _STATE_EMOJI = {"on_track": ":large_green_circle:", "near_breach": ":large_yellow_circle:",
                 "breached": ":red_circle:", "met": ":white_check_mark:",
                 "paused": ":double_vertical_bar:"}
 
 
-def _timer(name: str, timer: dict[str, Any] | None) -> str:
+def _timer(name: str, timer: dict[str, Any] | None, tz: str) -> str:
     if not timer:
         return f"*{name}:* -"
     emoji = _STATE_EMOJI.get(timer["state"], "")
-    due = (timer.get("due_at") or "")[:16].replace("T", " ")
-    return f"*{name}:* {emoji} {timer['state'].replace('_', ' ')} (due {due} UTC)"
+    due_at = timer.get("due_at")
+    due = local(datetime.fromisoformat(due_at), tz) if due_at else "-"
+    return f"*{name}:* {emoji} {timer['state'].replace('_', ' ')} (due {due})"
 
 
 _SECTION_LIMIT = 3000  # Slack's limit on a section's text
@@ -41,8 +44,9 @@ def evidence_block(evidence: list[EvidenceLink] | None) -> dict[str, Any] | None
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def ticket_card(view: dict[str, Any], evidence: list[EvidenceLink] | None = None
-                ) -> list[dict[str, Any]]:
+def ticket_card(view: dict[str, Any], evidence: list[EvidenceLink] | None = None,
+                tz: str = "Africa/Johannesburg") -> list[dict[str, Any]]:
+    """The ticket as Slack shows it; times in the business's time zone, as in messages."""
     assignee = view["assignee"]["name"] if view.get("assignee") else "unassigned"
     location = " · ".join(x for x in (view.get("dr_number"), view.get("pole_number"),
                                       view.get("pon_number"), view.get("zone")) if x) or "-"
@@ -52,8 +56,8 @@ def ticket_card(view: dict[str, Any], evidence: list[EvidenceLink] | None = None
         f"*Priority:* {view['priority']}",
         f"*Assignee:* {assignee}",
         f"*Steps:* {verification['done']}/{verification['total']}",
-        _timer("Response", view["sla"].get("response")),
-        _timer("Resolution", view["sla"].get("resolution")),
+        _timer("Response", view["sla"].get("response"), tz),
+        _timer("Resolution", view["sla"].get("resolution"), tz),
     ]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",

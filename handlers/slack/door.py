@@ -25,7 +25,7 @@ from domain.errors import DomainError
 from domain.services import qa as qa_service
 from handlers.api.errors import database_unavailable, error_response
 from handlers.approvals import announce_decision
-from handlers.chat import NOT_REGISTERED, Inbound, respond
+from handlers.chat import NOT_REGISTERED_SLACK, Inbound, respond
 from handlers.slack.blocks import new_ticket_modal, ticket_card
 from storage.queries import database_answers
 
@@ -135,7 +135,8 @@ class SlackDoor:
         reply = outcome.reply
         if reply is not None and reply.extra.get("view"):
             await respond(text=reply.text,
-                          blocks=ticket_card(reply.extra["view"], reply.extra.get("evidence")),
+                          blocks=ticket_card(reply.extra["view"], reply.extra.get("evidence"),
+                                             self.container.settings.timezone),
                           response_type="ephemeral")
         else:
             await respond(text="\n".join(outcome.replies) or "Done.", response_type="ephemeral")
@@ -146,7 +147,7 @@ class SlackDoor:
         async with self.container.uow() as uow:
             user = await uow.users.by_slack_id(command["user_id"])
         if user is None:
-            await respond(text=NOT_REGISTERED, response_type="ephemeral")
+            await respond(text=NOT_REGISTERED_SLACK, response_type="ephemeral")
             return
         await self.client.views_open(trigger_id=command["trigger_id"], view=new_ticket_modal())
 
@@ -200,7 +201,7 @@ class SlackDoor:
             ctx = self.container.context()
             user = await uow.users.by_slack_id(slack_id)
             if user is None:
-                await respond(text=NOT_REGISTERED, replace_original=False,
+                await respond(text=NOT_REGISTERED_SLACK, replace_original=False,
                               response_type="ephemeral")
                 return
             actor = Actor(user, Channel.SLACK)
@@ -228,7 +229,7 @@ class SlackDoor:
             ctx = self.container.context()
             user = await uow.users.by_slack_id(body["user"]["id"])
             if user is None:
-                await respond(text=NOT_REGISTERED, replace_original=False,
+                await respond(text=NOT_REGISTERED_SLACK, replace_original=False,
                               response_type="ephemeral")
                 return
             actor = Actor(user, Channel.SLACK)

@@ -298,3 +298,22 @@ async def test_events_and_clicks_while_the_database_is_down_get_503(srig: SlackR
     assert resp.status == 200  # Slack's retry, once the database is back, is taken in
     reply = (await rig.slack.wait_for("chat.postMessage"))[0]
     assert reply.args["thread_ts"] == "1700000003.000400"
+
+
+async def test_people_by_phone_local_times_and_a_contractors_list(srig: SlackRig) -> None:
+    rig = srig
+    await rig.command("new DR1769155 no light", SUPERVISOR)
+    _, answer = await rig.command("assign FF000001 082 555 0102", SUPERVISOR)
+    assert answer["text"] == "FF000001 assigned to Sipho Dlamini."
+    _, answer = await rig.command("show FF000001", SUPERVISOR)
+    card = str(answer["blocks"])
+    assert "UTC" not in card and "(due " in card  # times as the business reads them
+    _, answer = await rig.command("help", "U0STRANGER")
+    assert "Slack account is not registered" in answer["text"]
+    # a contractor's "mine" is their company's work
+    await rig.command("new DR1716390 fibre cut", SUPERVISOR)
+    await rig.command("assign FF000002 @thabo", SUPERVISOR)
+    _, answer = await rig.command("mine", "U0CONT0001")
+    assert "FF000002" in answer["text"] and "FF000001" not in answer["text"]
+    _, answer = await rig.command("new DR1769155 more trouble", QA)
+    assert "may not" in answer["text"]  # QA inspects; it does not log faults

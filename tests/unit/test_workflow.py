@@ -132,6 +132,7 @@ def test_contractors_see_their_company() -> None:
         (Role.TECHNICIAN, Action.QA, False),
         (Role.QA, Action.QA, True),
         (Role.QA, Action.WORK, False),
+        (Role.QA, Action.CREATE, False),
         (Role.QA, Action.CANCEL, False),
         (Role.SUPERVISOR, Action.CANCEL, True),
         (Role.SUPERVISOR, Action.DECIDE_RISK, False),
