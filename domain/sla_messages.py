@@ -17,13 +17,16 @@ def local(dt: datetime | None, tz: str) -> str:
 
 
 def headline(ticket: Ticket, timer: str, kind: str, level: int, due: datetime, tz: str,
-             role: str | None, assignee: str | None) -> str:
+             role: str | None, assignee: str | None, now: datetime | None = None) -> str:
     who = assignee or "nobody"
     if kind == "near_breach":
         return (f"{ticket.ref} ({ticket.priority.value}) {timer} is 80 % used: due "
                 f"{local(due, tz)}. Assignee: {who}.")
-    stage = "breached" if kind == "breach" else f"escalation level {level}"
     target = f" Escalated to {role}." if role else ""
+    if now is not None and due > now:  # escalated by hand before the deadline
+        return (f"{ticket.ref} ({ticket.priority.value}) {timer} escalated before its deadline:"
+                f" due {local(due, tz)}. Assignee: {who}.{target}")
+    stage = "breached" if kind == "breach" else f"escalation level {level}"
     return (f"{ticket.ref} ({ticket.priority.value}) {timer} {stage}: was due "
             f"{local(due, tz)}. Assignee: {who}.{target}")
 

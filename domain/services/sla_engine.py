@@ -151,7 +151,7 @@ async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPol
     due = ticket.response_due_at if milestone.timer == "response" else ticket.resolution_due_at
     text = headline(ticket, milestone.timer, milestone.kind, milestone.level, due or ctx.now,
                     ctx.timezone, role.value if role else None,
-                    assignee.name if assignee else None)
+                    assignee.name if assignee else None, ctx.now)
     if reason:
         text += f" Reason: {reason}"
     channel = ctx.channels.get("sla")

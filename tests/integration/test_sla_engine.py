@@ -158,6 +158,11 @@ async def test_escalate_now_and_acknowledge(sla) -> None:
                                   "customer is a hospital")
         await uow.commit()
     assert role == "supervisor"
+    async with container.uow() as uow:  # said as what it is: not a breach, not yet
+        texts = [r[0] for r in await uow.session.execute(select(t.outbox.c.text))]
+    assert any(f"{ref} (normal) response escalated before its deadline: due" in x
+               and "Reason: customer is a hospital" in x for x in texts), texts
+    assert not any("breached" in x for x in texts)
     async with container.uow() as uow:
         ticket = await svc.find(uow, ref)
         assert await escalate_now(uow, container.context(), people.actor("supervisor"),
