@@ -28,6 +28,7 @@ from bot.config import Settings  # noqa: E402
 from domain.context import Actor  # noqa: E402
 from domain.enums import Channel  # noqa: E402
 from domain.services.imports import import_weekly  # noqa: E402
+from domain.services.people import register_projects  # noqa: E402
 from domain.services.register import parse_register_rows  # noqa: E402
 from handlers.imports.reader_process import rows_in_child  # noqa: E402
 from handlers.imports.weekly_reader import read_weekly  # noqa: E402
@@ -52,8 +53,9 @@ async def one(url: str, path: Path) -> dict:
         await migrate(container.engine)
         await seed_people(container)
         records, _ = parse_register_rows(register_rows())
-        async with container.uow() as uow:
+        async with container.uow() as uow:  # as `ticketbot drs import` loads it
             await uow.drs.upsert_many(records)
+            await register_projects(uow, (r.project for r in records))
             await uow.commit()
         sheet = read_weekly(str(path))
         sheet.close()

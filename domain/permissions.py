@@ -12,7 +12,7 @@ from domain.model import Ticket, User
 
 class Action(StrEnum):
     VIEW = "view"
-    CREATE = "create"
+    CREATE = "log tickets"
     WORK = "work"  # start, evidence, readings, cause, hold, resume, done
     NOTE = "note"
     REQUEST_RISK = "request risk acceptances on"

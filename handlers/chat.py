@@ -147,11 +147,12 @@ _A_REF = re.compile(r"\bFF\d{6}\b")
 async def _naming_the_ticket(uow: Any, ctx: Any, actor: Actor, inbound: Inbound,
                              text: str) -> str:
     """Every answer names the ticket (SPEC 5): a refusal that does not yet is prefixed with
-    the ref the message named, or else the one its sender was last talking about."""
+    the ref the message named, or else, for a command on one ticket, the one its sender was
+    last talking about."""
     if _A_REF.search(text.replace("FF000123", "")):  # the usage examples' ref does not count
         return text
     ref = grammar.mentioned_ref(inbound.text or "")
-    if ref is None and actor.user is not None:
+    if ref is None and actor.user is not None and grammar.is_about_a_ticket(inbound.text or ""):
         from handlers.commands import CONTEXT_WINDOW
 
         ticket_id = await uow.inbound.context_ticket(actor.user.id, ctx.now - CONTEXT_WINDOW)

@@ -394,6 +394,24 @@ def mentioned_ref(text: str) -> str | None:
     return ref
 
 
+_NOT_ABOUT_A_TICKET = {"help", "new", "mine", "list"}
+_RISK_DECISIONS = {"approve", "reject", "goedkeur", "afkeur", "resolve", "resolved", "opgelos"}
+
+
+def is_about_a_ticket(text: str) -> bool:
+    """Whether the message is a command on one ticket, whose ref may be left to the context
+    (a fault report, a list or a risk decision is not)."""
+    words = [w.lower().strip(".,!:") for w in text.split()]
+    if words and words[0] == "/ticket":
+        words = words[1:]
+    if not words:
+        return False
+    intent = _INTENTS.get(words[0])
+    if intent is None or intent in _NOT_ABOUT_A_TICKET:
+        return False
+    return not (intent == "risk" and len(words) > 1 and words[1] in _RISK_DECISIONS)
+
+
 def _date(word: str) -> date | None:
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d"):
         try:

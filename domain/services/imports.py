@@ -308,6 +308,7 @@ class _Batch:
         key = (row.assigned_to or "").lower()
         if key not in self.people:
             self.people[key] = await _person(self.uow, row.assigned_to)
+        await _check_area(self.uow, row)
         return _new_ticket(row, self.ctx, _assignee(row, self.people[key]))
 
 
@@ -387,6 +388,14 @@ async def _person(uow: UnitOfWork, name: str | None) -> int | str | None:
     return f"no registered person '{name}'; the ticket is left unassigned"
 
 
+async def _check_area(uow: UnitOfWork, row: ImportRow) -> None:
+    """A new ticket's Area that names no registered project: the ticket has none, and the
+    row says so (the register's projects come with `ticketbot drs import`)."""
+    if row.project and await uow.projects.by_name(row.project) is None:
+        row.warnings.append(RowIssue(row.row_number, "Area", f"'{row.project}' is not a "
+                                     "registered project; the ticket has none"))
+
+
 def _assignee(row: ImportRow, person: int | str | None) -> int | None:
     if isinstance(person, str):
         row.warnings.append(RowIssue(row.row_number, "Assigned To", person))
@@ -411,6 +420,7 @@ async def apply_row(uow: UnitOfWork, ctx: Context, actor: Actor, row: ImportRow)
     ticket = await _find(uow, row)
     if ticket is None:
         _unknown_ref(row)
+        await _check_area(row=row, uow=uow)
         new = _new_ticket(row, ctx, _assignee(row, await _person(uow, row.assigned_to)))
         await ticket_service.create_ticket(uow, ctx, actor, new)
         return "created"

@@ -113,9 +113,14 @@ class _Cache:
                               **extra})
         return len(self.messages) - 1
 
-    def event(self, ticket: Ticket, action: AuditAction, new: dict) -> None:
-        self.audit.append({"ticket_id": ticket.id, "channel": Channel.SYSTEM,
-                           "action": action, "new_value": new, "created_at": self.ctx.now})
+    def event(self, ticket: Ticket, action: AuditAction, new: dict,
+              actor: Actor | None = None) -> None:
+        """An audit row; the SLA engine's own unless a person (`actor`) escalated by hand."""
+        row = {"ticket_id": ticket.id, "channel": Channel.SYSTEM, "action": action,
+               "new_value": new, "created_at": self.ctx.now}
+        if actor is not None:
+            row.update(actor_id=actor.id, actor_role=actor.role, channel=actor.channel)
+        self.audit.append(row)
 
     async def write(self) -> None:
         ids = await self.uow.outbox.insert_many(self.messages)
@@ -141,7 +146,7 @@ async def sweep(uow_factory, ctx: Context, *, max_batches: int = 1000) -> SweepR
 
 async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPolicy,
                    milestone: Milestone, *, reason: str | None = None,
-                   cache: _Cache | None = None) -> str:
+                   cache: _Cache | None = None, actor: Actor | None = None) -> str:
     own_cache = cache is None
     cache = cache or _Cache(uow, ctx, {})
     assignee = await cache.assignee(ticket)
@@ -172,9 +177,11 @@ async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPol
                 target = address_of(person)
                 if target:
                     cache.message(ticket, target[0], target[1], text)
-        action = AuditAction.SLA_BREACHED if milestone.kind == BREACH else AuditAction.ESCALATED
+        breached = milestone.kind == BREACH and (due is None or due <= ctx.now)
+        action = AuditAction.SLA_BREACHED if breached else AuditAction.ESCALATED
         cache.event(ticket, action, {"timer": milestone.timer, "level": milestone.level,
-                                     "role": role.value if role else None, "reason": reason})
+                                     "role": role.value if role else None, "reason": reason},
+                    actor)
     if own_cache:
         await cache.write()
     return text
@@ -228,7 +235,7 @@ async def escalate_now(uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Tick
     for lower in range(1, level + 1):  # the levels below count as passed
         await uow.sla.claim(ticket.id, timer, BREACH if lower == 1 else ESCALATION, lower,
                             ctx.now)
-    await announce(uow, ctx, ticket, policy, milestone, reason=reason)
+    await announce(uow, ctx, ticket, policy, milestone, reason=reason, actor=actor)
     role = policy.escalation_chain[level - 1]
     return role.value
 

@@ -46,6 +46,18 @@ def build_client(settings: Any) -> AsyncWebClient:
     )
 
 
+def _well_formed(body: dict[str, Any]) -> bool:
+    """What bolt and our listeners take for granted, checked before they run."""
+    if "command" in body:
+        return isinstance(body.get("user_id"), str)
+    kind = body.get("type")
+    if kind == "event_callback":
+        return isinstance(body.get("event"), dict)
+    if kind in ("block_actions", "view_submission"):
+        return isinstance(body.get("user"), dict)
+    return kind == "url_verification" or isinstance(kind, str)
+
+
 class SlackDoor:
     def __init__(self, container: Container, client: AsyncWebClient, on_queued: Any) -> None:
         self.container = container
@@ -71,13 +83,22 @@ class SlackDoor:
         signature = request.headers.get("X-Slack-Signature", "")
         # The signature first, on the raw bytes: nothing unsigned is parsed, and a missing or
         # malformed header is a 401 like a wrong one.
-        if not (timestamp.isdigit() and signature
-                and self.verifier.is_valid(body=raw, timestamp=timestamp, signature=signature)):
+        try:
+            signed = (timestamp.isdigit() and signature.isascii() and bool(signature)
+                      and self.verifier.is_valid(body=raw, timestamp=timestamp,
+                                                 signature=signature))
+        except UnicodeDecodeError:  # Slack sends UTF-8; these bytes are not from Slack
+            return error_response(400, "The body is not a Slack payload.")
+        if not signed:
             return error_response(401, "The request is not signed by Slack.")
         try:
             bolt_request = await to_bolt_request(request)
-        except ValueError as exc:  # JSON or a form payload that does not parse
+        except Exception as exc:  # JSON, UTF-8 or a payload bolt cannot read (a list, ...)
             log.warning("slack: a signed body that does not parse: %s", exc)
+            return error_response(400, "The body is not a Slack payload.")
+        body = bolt_request.body
+        if not isinstance(body, dict) or not body or not _well_formed(body):
+            log.warning("slack: a signed body of an unexpected shape")
             return error_response(400, "The body is not a Slack payload.")
         if self._ack_early(bolt_request):
             if "command" not in bolt_request.body and not await self._database_answers():

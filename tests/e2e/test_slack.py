@@ -254,8 +254,15 @@ async def test_unsigned_or_garbled_requests_get_4xx_never_500(srig: SlackRig) ->
         assert resp.status == 401 and (await resp.json())["error"]["code"]
     resp = await rig.post_slack(body, {**headers, "X-Slack-Request-Timestamp": "abc"})
     assert resp.status == 401
+    resp = await rig.post_slack(body, {**headers, "X-Slack-Signature": "v0=\u00e9"})
+    assert resp.status == 401
     for garbled, kind in ((b"{garbage", "application/json"),
-                          (b"payload=%7Bnot", "application/x-www-form-urlencoded")):
+                          (b"[1,2]", "application/json"),
+                          (b'{"type":"event_callback","event":"x"}', "application/json"),
+                          (b"payload=%7Bnot", "application/x-www-form-urlencoded"),
+                          (b"payload=%5B1%5D", "application/x-www-form-urlencoded"),
+                          (b"\xff\xfe\x00", "application/x-www-form-urlencoded"),
+                          (b"", "text/plain")):
         signed = {"Content-Type": kind, **rig.signer.sign(garbled)}
         resp = await rig.post_slack(garbled, signed)
         assert resp.status == 400, await resp.text()

@@ -227,3 +227,8 @@ async def test_refusals_name_the_ticket_too(rig: WhatsAppRig) -> None:
     assert reply.startswith("FF000001: Send the value too: rx FF000123 -21.4"), reply
     reply = await turn("risk pending_material until 2030-01-01 closure")
     assert reply.startswith("FF000001: ") and "90 days" in reply, reply
+    # not about the ticket in context: no ref is put on them
+    reply = await turn("risk approve 1")
+    assert reply == "No risk acceptance #1.", reply
+    reply = await turn("fault DR12 no light")
+    assert not reply.startswith("FF000001"), reply

@@ -877,3 +877,14 @@ async def test_an_existing_tickets_people_contractor_project_and_type_apply_too(
     # the same sheet again changes nothing
     again = await run_import(container, rows)
     assert counts(again) == {"created": 0, "updated": 0, "unchanged": 3, "errors": 0}
+
+
+async def test_a_new_tickets_unknown_area_is_a_warning(
+    container: Container, oracle: Container, people: People
+) -> None:
+    rows = sheet(row("FT710301", D1, project="Atlantis"), row("FT710302", D2, project="lawley"))
+    after, summary = await assert_same_as_one_by_one(container, oracle, rows)
+    assert [(w.row_number, w.column) for w in summary.warnings] == [(2, "Area")]
+    assert "'Atlantis' is not a registered project" in summary.warnings[0].reason
+    assert after.with_ext("FT710301")[0]["project_id"] is None
+    assert after.with_ext("FT710302")[0]["project_id"] is not None

@@ -163,6 +163,13 @@ async def test_escalate_now_and_acknowledge(sla) -> None:
     assert any(f"{ref} (normal) response escalated before its deadline: due" in x
                and "Reason: customer is a hospital" in x for x in texts), texts
     assert not any("breached" in x for x in texts)
+    async with container.uow() as uow:  # recorded as the supervisor's escalation
+        rows = (await uow.session.execute(
+            select(t.audit_events.c.action, t.audit_events.c.actor_id,
+                   t.audit_events.c.channel).where(t.audit_events.c.action.in_(
+                       ["sla_breached", "escalated"])))).all()
+    assert [(r[0].value, r[1], r[2].value) for r in rows] == [
+        ("escalated", people.supervisor.id, "whatsapp")]
     async with container.uow() as uow:
         ticket = await svc.find(uow, ref)
         assert await escalate_now(uow, container.context(), people.actor("supervisor"),
