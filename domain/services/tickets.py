@@ -345,6 +345,8 @@ async def assign(
     uow: UnitOfWork, ctx: Context, actor: Actor, ticket: Ticket, assignee_id: int
 ) -> Ticket:
     taking = actor.id == assignee_id
+    if taking and ticket.assignee_id == assignee_id:
+        raise Conflict(f"{ticket.ref} is already yours.")
     if actor.user is not None:
         permissions.require(actor.user, Action.TAKE if taking else Action.ASSIGN, ticket)
     if ticket.status in CLOSED_STATUSES:

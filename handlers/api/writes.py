@@ -118,7 +118,7 @@ class ResolveBody(_Body):
 
 
 class EscalateBody(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str | None = Field(None, max_length=2000)  # optional, as in chat
 
 
 class HandoverBody(_Body):

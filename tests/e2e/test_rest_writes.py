@@ -265,6 +265,10 @@ async def test_a_technician_takes_an_open_ticket_over_rest(client: TestClient,
     body = await resp.json()
     assert body["status"] == "assigned" and body["assignee"]["phone"] == "27825550101"
     assert (await client.get("/api/v1/tickets/FF000001", headers=tech)).status == 200
+    again = await client.post("/api/v1/tickets/FF000001/assign",
+                              json={"assignee": "0825550101"}, headers=tech)
+    assert again.status == 409
+    assert (await again.json())["error"]["message"] == "FF000001 is already yours."
 
 
 async def test_a_supervisor_reopens_a_closed_ticket_over_rest(client: TestClient,
