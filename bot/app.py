@@ -22,7 +22,6 @@ from handlers.slack.transport import SlackTransport
 from handlers.whatsapp.client import WahaClient
 from handlers.whatsapp.inbox import InboxWorker
 from handlers.whatsapp.webhook import WhatsAppDoor
-from storage import queries
 
 log = logging.getLogger("ticketbot")
 
@@ -63,11 +62,7 @@ async def readyz(request: web.Request) -> web.Response:
     container = request.app[rest.CONTAINER]
     if not container.schema_ready:
         return error_response(503, "The database schema is being brought up to date.")
-    try:
-        async with container.uow() as uow:
-            await queries.database_answers(uow.session)
-    except Exception as exc:  # any failure to answer means "not ready"
-        log.warning("readiness check failed: %s", exc)
+    if not await container.database_answers():
         return error_response(503, "The database is not answering.")
     return web.json_response({"status": "ready"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -43,6 +44,17 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
+
+    async def database_answers(self, within: float = 2.0) -> bool:
+        """Whether the database answers now (a failure is logged, not raised): /readyz, and
+        the Slack door before it accepts work it could not do."""
+        try:
+            async with asyncio.timeout(within), self.uow() as uow:
+                await queries.database_answers(uow.session)
+            return True
+        except Exception as exc:  # any failure to answer means "not ready"
+            log.warning("the database is not answering: %s", exc)
+            return False
 
     async def media_links(self) -> MediaLinks:
         if self.links is None:

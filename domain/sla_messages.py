@@ -17,13 +17,14 @@ def local(dt: datetime | None, tz: str) -> str:
 
 
 def headline(ticket: Ticket, timer: str, kind: str, level: int, due: datetime, tz: str,
-             role: str | None, assignee: str | None, now: datetime | None = None) -> str:
+             role: str | None, assignee: str | None, early: bool = False) -> str:
+    """`early`: escalated by hand before the deadline, not breached."""
     who = assignee or "nobody"
     if kind == "near_breach":
         return (f"{ticket.ref} ({ticket.priority.value}) {timer} is 80 % used: due "
                 f"{local(due, tz)}. Assignee: {who}.")
     target = f" Escalated to {role}." if role else ""
-    if now is not None and due > now:  # escalated by hand before the deadline
+    if early:
         return (f"{ticket.ref} ({ticket.priority.value}) {timer} escalated before its deadline:"
                 f" due {local(due, tz)}. Assignee: {who}.{target}")
     stage = "breached" if kind == "breach" else f"escalation level {level}"

@@ -16,7 +16,7 @@ from domain.model import ChatReply, User
 from domain.notify import reply_to
 from handlers import grammar
 from handlers.api.errors import database_unavailable
-from handlers.commands import execute
+from handlers.commands import context_ticket, execute
 
 log = logging.getLogger("ticketbot.chat")
 
@@ -152,11 +152,8 @@ async def _naming_the_ticket(uow: Any, ctx: Any, actor: Actor, inbound: Inbound,
     if _A_REF.search(text.replace("FF000123", "")):  # the usage examples' ref does not count
         return text
     ref = grammar.mentioned_ref(inbound.text or "")
-    if ref is None and actor.user is not None and grammar.is_about_a_ticket(inbound.text or ""):
-        from handlers.commands import CONTEXT_WINDOW
-
-        ticket_id = await uow.inbound.context_ticket(actor.user.id, ctx.now - CONTEXT_WINDOW)
-        ticket = await uow.tickets.by_id(ticket_id) if ticket_id else None
+    if ref is None and grammar.is_about_a_ticket(inbound.text or ""):
+        ticket = await context_ticket(uow, ctx, actor)
         ref = ticket.ref if ticket else None
     return f"{ref}: {text}" if ref else text
 

@@ -17,7 +17,7 @@ from domain.services import qa as qa_service
 from domain.services import tickets as ticket_service
 from domain.services import work
 from domain.services.moves import move
-from domain.services.people import find_user
+from domain.services.people import find_person
 from domain.services.views import ticket_json
 from handlers import grammar as g
 from handlers.approvals import announce_decision
@@ -27,6 +27,14 @@ CONTEXT_WINDOW = timedelta(minutes=30)
 LIST_LIMIT = 15
 
 
+async def context_ticket(uow: UnitOfWork, ctx: Context, actor: Actor) -> Ticket | None:
+    """The ticket the sender last referred to within 30 minutes, if any."""
+    if actor.user is None:
+        return None
+    ticket_id = await uow.inbound.context_ticket(actor.user.id, ctx.now - CONTEXT_WINDOW)
+    return await uow.tickets.by_id(ticket_id) if ticket_id else None
+
+
 async def _ticket_for(uow: UnitOfWork, ctx: Context, actor: Actor, ref: str | None,
                       usage: str, *, taking: bool = False) -> Ticket:
     """The named ticket, or the one the sender last referred to within 30 minutes."""
@@ -34,10 +42,7 @@ async def _ticket_for(uow: UnitOfWork, ctx: Context, actor: Actor, ref: str | No
         ticket = await ticket_service.find_visible(uow, actor, ref, for_update=True,
                                                    taking=taking)
     else:
-        ticket_id = None
-        if actor.user is not None:
-            ticket_id = await uow.inbound.context_ticket(actor.user.id, ctx.now - CONTEXT_WINDOW)
-        ticket = await uow.tickets.by_id(ticket_id) if ticket_id else None
+        ticket = await context_ticket(uow, ctx, actor)
         if ticket is None:
             raise InvalidInput(f"Which ticket? Name it, e.g. {usage}")
     if actor.user is not None:
@@ -51,15 +56,8 @@ async def _resolve_person(uow: UnitOfWork, mention: g.Mention) -> int:
         if user:
             return user.id
     if mention.name:
-        people = await uow.users.by_name(mention.name.lstrip("@"))
-        if len(people) == 1:
-            return people[0].id
-        if len(people) > 1:
-            names = ", ".join(p.name for p in people)
-            raise InvalidInput(f"'{mention.name}' could be {names}: use their full name.")
-    if mention.name:  # a phone number, an e-mail or an id
         with contextlib.suppress(NotFound):
-            return (await find_user(uow, mention.name.lstrip("@"))).id
+            return (await find_person(uow, mention.name)).id
     raise NotFound(f"{mention.name or mention.slack_id} is not a registered person.")
 
 

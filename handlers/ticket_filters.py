@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from domain.enums import Priority, Status, TimerState, parse_priority
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput
 from domain.model import User
 from domain.permissions import visibility
 from domain.ports import TicketQuery, UnitOfWork
 from domain.refs import normalise_dr
-from domain.services.people import find_user
+from domain.services.people import find_person
 
 NAMES = ("status", "priority", "assignee", "contractor", "project", "zone", "dr", "pole", "pon",
          "sla", "q")
@@ -66,17 +66,6 @@ def parse(params: Params) -> TicketQuery:
     )
 
 
-async def _person(uow: UnitOfWork, key: str) -> User:
-    """By phone, Slack id, e-mail or id, else by a name only one person has."""
-    try:
-        return await find_user(uow, key)
-    except NotFound:
-        named = await uow.users.by_name(key)
-        if len(named) == 1:
-            return named[0]
-        raise
-
-
 async def resolve(uow: UnitOfWork, query: TicketQuery, params: Params, user: User | None
                   ) -> TicketQuery:
     """Names of people, contractors and projects as ids, and what `user` may see. An unknown
@@ -85,7 +74,7 @@ async def resolve(uow: UnitOfWork, query: TicketQuery, params: Params, user: Use
         if assignee.lower() == "none":
             query.unassigned = True
         else:
-            query.assignee_id = (await _person(uow, assignee)).id
+            query.assignee_id = (await find_person(uow, assignee)).id
     if (name := _first(params, "contractor")) is not None:
         contractor = await uow.users.contractor(name)
         query.contractor_id = contractor.id if contractor else -1

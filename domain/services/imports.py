@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 from domain import permissions
 from domain.context import Actor, Context
 from domain.enums import CLOSED_STATUSES, AuditAction, Priority, Source, Status, TicketType
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.model import Ticket
 from domain.permissions import Action
 from domain.ports import UnitOfWork
 from domain.services import tickets as ticket_service
 from domain.services import work
 from domain.services.audit import record
-from domain.services.people import find_user
+from domain.services.people import find_person
 from domain.services.ticket_batches import create_many
 from domain.services.tickets import NewTicket
 from domain.weekly import ImportRow, RawRowLike, RowIssue, report_uid, validate_row
@@ -373,19 +373,15 @@ def _started(row: ImportRow, ctx: Context) -> datetime | None:
 
 
 async def _person(uow: UnitOfWork, name: str | None) -> int | str | None:
-    """The id of the person `Assigned To` names (a full name, or a phone or e-mail), or why
-    there is none."""
+    """The id of the person `Assigned To` names (find_person), or why there is none."""
     if not name:
         return None
-    people = await uow.users.by_name(name)
-    if len(people) == 1:
-        return people[0].id
-    if not people and (any(ch.isdigit() for ch in name) or "@" in name):
-        with contextlib.suppress(DomainError):
-            return (await find_user(uow, name)).id
-    if len(people) > 1:
-        return f"'{name}' could be {len(people)} people; the ticket is left unassigned"
-    return f"no registered person '{name}'; the ticket is left unassigned"
+    try:
+        return (await find_person(uow, name)).id
+    except NotFound:
+        return f"no registered person '{name}'"
+    except DomainError:  # a name several people have
+        return f"'{name}' could be several people"
 
 
 async def _check_area(uow: UnitOfWork, row: ImportRow) -> None:
@@ -398,7 +394,8 @@ async def _check_area(uow: UnitOfWork, row: ImportRow) -> None:
 
 def _assignee(row: ImportRow, person: int | str | None) -> int | None:
     if isinstance(person, str):
-        row.warnings.append(RowIssue(row.row_number, "Assigned To", person))
+        row.warnings.append(RowIssue(row.row_number, "Assigned To",
+                                     f"{person}; the ticket is left unassigned"))
         return None
     return person
 
@@ -508,9 +505,7 @@ async def _assignable(uow: UnitOfWork, actor: Actor, ticket: Ticket, row: Import
     warning on the row, and its other fields still apply."""
     if named.assignee_problem:
         row.warnings.append(RowIssue(row.row_number, "Assigned To",
-                                     named.assignee_problem.replace("the ticket is left "
-                                                                    "unassigned",
-                                                                    "left as it was")))
+                                     f"{named.assignee_problem}; left as it was"))
     if named.assignee in (None, ticket.assignee_id):
         return None
     try:

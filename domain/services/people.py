@@ -96,6 +96,19 @@ async def find_user(uow: UnitOfWork, key: str) -> User:
     return user
 
 
+async def find_person(uow: UnitOfWork, key: str) -> User:
+    """A person by a name only they have, else by phone, Slack id, e-mail or id (find_user):
+    how people name each other in chat, in list filters and in a report's Assigned To."""
+    key = key.strip().lstrip("@")
+    named = await uow.users.by_name(key)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise InvalidInput(f"'{key}' could be {', '.join(p.name for p in named)}: use their "
+                           "full name.")
+    return await find_user(uow, key)
+
+
 async def add_project(
     uow: UnitOfWork,
     name: str,

@@ -154,9 +154,10 @@ async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPol
     if milestone.level >= 1 and milestone.level - 1 < len(policy.escalation_chain):
         role = policy.escalation_chain[milestone.level - 1]
     due = ticket.response_due_at if milestone.timer == "response" else ticket.resolution_due_at
+    early = due is not None and due > ctx.now  # only a manual escalation comes before it
     text = headline(ticket, milestone.timer, milestone.kind, milestone.level, due or ctx.now,
                     ctx.timezone, role.value if role else None,
-                    assignee.name if assignee else None, ctx.now)
+                    assignee.name if assignee else None, early)
     if reason:
         text += f" Reason: {reason}"
     channel = ctx.channels.get("sla")
@@ -177,7 +178,7 @@ async def announce(uow: UnitOfWork, ctx: Context, ticket: Ticket, policy: SlaPol
                 target = address_of(person)
                 if target:
                     cache.message(ticket, target[0], target[1], text)
-        breached = milestone.kind == BREACH and (due is None or due <= ctx.now)
+        breached = milestone.kind == BREACH and not early
         action = AuditAction.SLA_BREACHED if breached else AuditAction.ESCALATED
         cache.event(ticket, action, {"timer": milestone.timer, "level": milestone.level,
                                      "role": role.value if role else None, "reason": reason},

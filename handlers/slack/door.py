@@ -27,7 +27,6 @@ from handlers.api.errors import database_unavailable, error_response
 from handlers.approvals import announce_decision
 from handlers.chat import NOT_REGISTERED_SLACK, Inbound, respond
 from handlers.slack.blocks import new_ticket_modal, ticket_card
-from storage.queries import database_answers
 
 log = logging.getLogger("ticketbot.slack")
 
@@ -101,9 +100,11 @@ class SlackDoor:
             log.warning("slack: a signed body of an unexpected shape")
             return error_response(400, "The body is not a Slack payload.")
         if self._ack_early(bolt_request):
-            if "command" not in bolt_request.body and not await self._database_answers():
+            if ("command" not in bolt_request.body
+                    and not await self.container.database_answers()):
                 # Slack retries an event answered with an error; a click shows the person
-                # that it failed. Either beats a 200 for work that cannot be done.
+                # that it failed. Either beats a 200 for work that cannot be done. (Slash
+                # commands answer an outage themselves.)
                 return error_response(503, "The ticket database is not answering.")
             # Slash commands, buttons and events need nothing in the HTTP answer: it goes
             # back at once, whatever the event loop or the database is busy with, and bolt
@@ -119,16 +120,6 @@ class SlackDoor:
         kind = body.get("type") if isinstance(body, dict) else None
         # View submissions answer in the body; url_verification too.
         return "command" in body or kind in ("block_actions", "event_callback")
-
-    async def _database_answers(self) -> bool:
-        """Whether work acked now can be done. Slash commands answer an outage themselves."""
-        try:
-            async with asyncio.timeout(2), self.container.uow() as uow:
-                await database_answers(uow.session)
-            return True
-        except Exception as exc:  # any failure to answer, as /readyz counts it
-            log.warning("slack: the database is not answering: %s", exc)
-            return False
 
     async def close(self) -> None:
         for task in list(self._background):
